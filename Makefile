@@ -1,0 +1,47 @@
+# Two commands: `make run` serves the app on an embedded local AWS; `make test` runs the whole suite.
+# Both set everything up first on a fresh machine (venv, Python and Node packages, Chromium for tests).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: run test lint format browser vendor clean
+
+run: $(PY_STAMP)
+	$(PY) -m localaws
+
+test: $(PY_STAMP) $(NODE_STAMP) browser lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(PY_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(PY_STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -qq --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot run here).
+browser:
+	@.ci/ensure-chromium
+
+# Refresh the CSS framework shipped in static/ from the version pinned in package.json.
+vendor: $(NODE_STAMP)
+	mkdir -p static/vendor/bootstrap
+	sed '/sourceMappingURL=/d' node_modules/bootstrap/dist/css/bootstrap.min.css > static/vendor/bootstrap/bootstrap.min.css
+	sed '/sourceMappingURL=/d' node_modules/bootstrap/dist/js/bootstrap.bundle.min.js > static/vendor/bootstrap/bootstrap.bundle.min.js
+	cp node_modules/bootstrap/LICENSE static/vendor/bootstrap/LICENSE
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .serverless

@@ -1,0 +1,90 @@
+"""Idempotent provisioning: create what is missing, leave what exists, return the app's settings.
+
+Safe to run again and again against the same endpoint (moto, another AWS-compatible emulator, or an
+account of your own): every step first looks for what it would create.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from localaws import resources
+
+
+def provision(session: Any, app_url: str) -> dict[str, str]:
+    """Create every resource the app needs and return the environment variables that point the app at them."""
+    dynamodb = session.client("dynamodb")
+    for spec in resources.tables():
+        ensure_table(dynamodb, spec)
+    cognito = session.client("cognito-idp")
+    pool_id = ensure_user_pool(cognito)
+    client = ensure_app_client(cognito, pool_id, app_url)
+    ensure_domain(cognito, pool_id)
+    ensure_group(cognito, pool_id, resources.ADMIN_GROUP)
+    topic_arn = session.client("sns").create_topic(Name=resources.TOPIC_NAME)["TopicArn"]  # idempotent in SNS
+    return {
+        "COGNITO_USER_POOL_ID": pool_id,
+        "COGNITO_CLIENT_ID": client["ClientId"],
+        "COGNITO_CLIENT_SECRET": client.get("ClientSecret", ""),
+        "SNS_TOPIC_ARN": topic_arn,
+    }
+
+
+def ensure_table(dynamodb: Any, spec: dict) -> None:
+    """Create the table (and switch on its TTL) unless a table of that name exists."""
+    spec = dict(spec)
+    ttl_attribute = spec.pop("ttl", None)
+    name = spec["TableName"]
+    if name in _all_table_names(dynamodb):
+        return
+    dynamodb.create_table(**spec)
+    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    if ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute}
+        )
+
+
+def _all_table_names(dynamodb: Any) -> set[str]:
+    """Every table name at the endpoint, following ListTables' pagination."""
+    names: set[str] = set()
+    for page in dynamodb.get_paginator("list_tables").paginate():
+        names.update(page["TableNames"])
+    return names
+
+
+def ensure_user_pool(cognito: Any) -> str:
+    """Id of the pool named resources.POOL_NAME, created when there is none."""
+    for page in cognito.get_paginator("list_user_pools").paginate(MaxResults=60):
+        for pool in page["UserPools"]:
+            if pool["Name"] == resources.POOL_NAME:
+                return pool["Id"]
+    return cognito.create_user_pool(**resources.user_pool())["UserPool"]["Id"]
+
+
+def ensure_app_client(cognito: Any, pool_id: str, app_url: str) -> dict:
+    """The app client, created or brought up to date (its callback URL follows the app's port)."""
+    settings = resources.app_client(app_url)
+    for page in cognito.get_paginator("list_user_pool_clients").paginate(UserPoolId=pool_id, MaxResults=60):
+        for existing in page["UserPoolClients"]:
+            if existing["ClientName"] == settings["ClientName"]:
+                update = {key: value for key, value in settings.items() if key != "GenerateSecret"}
+                cognito.update_user_pool_client(UserPoolId=pool_id, ClientId=existing["ClientId"], **update)
+                return cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=existing["ClientId"])[
+                    "UserPoolClient"
+                ]
+    return cognito.create_user_pool_client(UserPoolId=pool_id, **settings)["UserPoolClient"]
+
+
+def ensure_domain(cognito: Any, pool_id: str) -> None:
+    """The hosted-login domain prefix, attached to the pool once."""
+    described = cognito.describe_user_pool_domain(Domain=resources.POOL_DOMAIN)["DomainDescription"]
+    if not described.get("UserPoolId"):
+        cognito.create_user_pool_domain(Domain=resources.POOL_DOMAIN, UserPoolId=pool_id)
+
+
+def ensure_group(cognito: Any, pool_id: str, group: str) -> None:
+    """A Cognito group, created when missing."""
+    with contextlib.suppress(cognito.exceptions.GroupExistsException):
+        cognito.create_group(UserPoolId=pool_id, GroupName=group)

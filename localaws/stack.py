@@ -1,0 +1,182 @@
+"""`make run`: start the local AWS, provision it, seed it and serve the app, all in one process.
+
+Everything runs in threads of this one process, so Ctrl-C (or SIGTERM) stops all of it and leaves nothing
+behind. Ports: the app on PORT (8000), the emulator on LOCAL_AWS_PORT (4566) unless AWS_ENDPOINT_URL
+already names an endpoint, in which case that endpoint is provisioned and used instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from localaws import provision as provisioning
+from localaws import resources, seed
+
+HOST = "127.0.0.1"
+STATE_DIR = Path(__file__).resolve().parent.parent / ".local"
+
+log = logging.getLogger("localaws")
+
+
+class StackError(RuntimeError):
+    """Something the person running the stack can fix; shown as one line, without a traceback."""
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True when nothing listens on host:port (checked by binding it, as the server will)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def require_free_port(port: int, variable: str) -> None:
+    """Fail with one line naming the port and the variable that moves it."""
+    if not port_is_free(HOST, port):
+        raise StackError(f"port {port} on {HOST} is already in use: stop what uses it or set {variable}=<port>")
+
+
+def _port(variable: str, default: int) -> int:
+    """A port number from the environment, with a one-line error when it is not one."""
+    raw = os.environ.get(variable, str(default))
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise StackError(f"{variable} must be a port number (1-65535), got {raw!r}")
+    return int(raw)
+
+
+@contextmanager
+def emulator(port: int) -> Iterator[str]:
+    """moto's server on loopback for the duration of the block; yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://{HOST}:{port}"
+    finally:
+        server.stop()
+
+
+def local_secret_key() -> str:
+    """A secret key kept in .local/ (git-ignored), so that restarting the stack keeps people signed in."""
+    path = STATE_DIR / "secret_key"
+    if not path.exists():
+        STATE_DIR.mkdir(exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def app_environment(endpoint: str, provisioned: dict[str, str]) -> dict[str, str]:
+    """Everything the app reads, as it would be set on Lambda, plus the endpoint and fake credentials."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": os.environ.get("AWS_REGION", resources.REGION),
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_REGION", resources.REGION),
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or local_secret_key(),
+        **provisioned,
+    }
+
+
+def prepare(endpoint: str, app_url: str) -> dict[str, str]:
+    """Provision and seed the endpoint; return the app's environment."""
+    import boto3
+
+    os.environ.update(app_environment(endpoint, {}))
+    session = boto3.session.Session(region_name=os.environ["AWS_REGION"])
+    provisioned = provisioning.provision(session, app_url)
+    subs = seed.seed_accounts(session.client("cognito-idp"), provisioned["COGNITO_USER_POOL_ID"])
+    for sub in subs.values():
+        seed.seed_records(session.client("dynamodb"), sub)
+    return app_environment(endpoint, provisioned)
+
+
+def serve_app(port: int) -> Any:
+    """A threaded WSGI server for the app, built from the environment prepared above."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from webapp import create_app
+
+    class AppRequestHandler(WSGIRequestHandler):
+        """Logs the app's requests under its own name: moto's server logs through "werkzeug", silenced below."""
+
+        def log(self, type: str, message: str, *args: Any) -> None:
+            logging.getLogger("localaws.app").info(message, *args)
+
+    return make_server(HOST, port, create_app(), threaded=True, request_handler=AppRequestHandler)
+
+
+def banner(app_url: str, endpoint: str, started_emulator: bool) -> str:
+    """What is running and where, for the person who typed `make run`."""
+    aws = f"{endpoint} (moto, in memory)" if started_emulator else f"{endpoint} (AWS_ENDPOINT_URL)"
+    accounts = "\n".join(f"    {a.email:<20} {a.password}" for a in seed.ACCOUNTS)
+    return (
+        f"\n  App            {app_url}\n  Local AWS      {aws}\n  Seed accounts\n{accounts}\n\n"
+        "  Press Ctrl-C to stop everything.\n"
+    )
+
+
+def run() -> None:
+    """Start the whole stack and serve until interrupted."""
+    app_port = _port("PORT", 8000)
+    app_url = f"http://{HOST}:{app_port}"
+    require_free_port(app_port, "PORT")
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    with _maybe_emulator(endpoint) as endpoint_url:
+        os.environ.update(prepare(endpoint_url, app_url))
+        server = serve_app(app_port)
+        print(banner(app_url, endpoint_url, started_emulator=not endpoint), flush=True)
+        server.serve_forever()  # returns on Ctrl-C: Werkzeug catches the KeyboardInterrupt itself
+    print("\nStopped.", flush=True)
+
+
+@contextmanager
+def _maybe_emulator(endpoint: str) -> Iterator[str]:
+    """Use the given endpoint, or start moto when there is none."""
+    if endpoint:
+        yield endpoint
+        return
+    aws_port = _port("LOCAL_AWS_PORT", 4566)
+    require_free_port(aws_port, "LOCAL_AWS_PORT")
+    with emulator(aws_port) as url:
+        yield url
+
+
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    """Treat SIGTERM like Ctrl-C, so `kill` also runs every cleanup step."""
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    """Entry point of `python -m localaws`; returns the process exit status."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every emulated call through it
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    # A shell's background job starts with SIGINT ignored; Ctrl-C must stop the stack however it was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        run()
+    except KeyboardInterrupt:
+        print("\nStopped.", flush=True)
+        return 0
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # an unreachable endpoint, refused credentials, ...: say it in one line
+        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,47 @@
+"""Smoke: the local stack serves a styled, accessible home page with no console errors."""
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import assert_accessible
+
+BOOTSTRAP_PRIMARY = "rgb(13, 110, 253)"
+
+
+def test_the_home_page_loads_styled_with_no_console_errors(page):
+    page.goto("/")
+    assert page.title() == "Dashboard"
+    navbar = page.locator("nav.navbar")
+    assert navbar.evaluate("el => getComputedStyle(el).backgroundColor") == BOOTSTRAP_PRIMARY
+    assert page.locator("h1").evaluate("el => getComputedStyle(el).fontWeight") == "700"
+    assert page.problems == []
+
+
+def test_the_home_page_passes_the_accessibility_check(page):
+    page.goto("/")
+    assert_accessible(page)
+
+
+def test_the_navigation_collapses_behind_a_working_toggle_on_a_phone(page):
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto("/")
+    toggle = page.get_by_role("button", name="Toggle navigation")
+    assert toggle.is_visible()
+    toggle.click()
+    expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bshow\b"))
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    assert page.problems == []
+
+
+def test_an_unknown_page_shows_the_404_page_in_the_layout_and_it_is_accessible(page):
+    response = page.goto("/no/such/page")
+    assert response.status == 404
+    assert page.get_by_role("heading", name="Page not found").is_visible()
+    assert page.get_by_role("link", name="Go to the home page").is_visible()
+    assert_accessible(page)
+
+
+def test_the_favicon_and_health_check_are_served(page):
+    assert page.request.get("/favicon.ico").status == 200
+    assert page.request.get("/healthz").json() == {"status": "ok"}

@@ -1,0 +1,51 @@
+"""`make run`'s own behaviour: clear one-line errors, and the app never depends on the local stack."""
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from localaws import stack
+
+
+def test_a_port_in_use_is_a_one_line_error_naming_the_variable_that_moves_it():
+    with socket.socket() as busy:
+        busy.bind((stack.HOST, 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert not stack.port_is_free(stack.HOST, port)
+        with pytest.raises(stack.StackError, match=f"port {port} .* already in use.*set PORT="):
+            stack.require_free_port(port, "PORT")
+
+
+def test_running_the_stack_on_a_busy_port_prints_one_line_and_exits_1():
+    with socket.socket() as busy:
+        busy.bind((stack.HOST, 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "localaws"],
+            capture_output=True,
+            text=True,
+            env={"PORT": str(port), "PATH": ""},
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: port {port} on 127.0.0.1 is already in use: stop what uses it or set PORT=<port>"
+    ]
+
+
+def test_a_malformed_port_is_refused_in_one_line(monkeypatch):
+    monkeypatch.setenv("PORT", "eighty")
+    with pytest.raises(stack.StackError, match="PORT must be a port number"):
+        stack._port("PORT", 8000)
+
+
+def test_the_app_package_never_imports_the_local_stack():
+    code = "import sys, webapp, webapp.wsgi; print(any(m.startswith('localaws') for m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"SECRET_KEY": "k", "PATH": ""}
+    )
+    assert result.stdout.strip() == "False"

@@ -1,0 +1,61 @@
+"""The dashboard web app: an app factory and nothing else at import time (Lambda cold start)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from webapp import config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Only ever used in debug mode on a developer's machine: config.check refuses a missing key anywhere else.
+DEBUG_ONLY_SECRET_KEY = "debug-only-insecure-secret-key"  # noqa: S105 (refused outside debug)
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, then apply ``overrides`` (tests use them)."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    load_config(app, overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    return app
+
+
+def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """Settings from the environment (webapp.config), overrides on top, then the safety checks."""
+    settings = config.from_environ()
+    settings["DEBUG"] = settings.pop("FLASK_DEBUG")
+    app.config.update(settings)
+    app.config.update(overrides or {})
+    config.check(app.config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = DEBUG_ONLY_SECRET_KEY
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    logging.getLogger("webapp").setLevel(app.config["LOG_LEVEL"])
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension objects and the app's own per-process helpers."""
+    from webapp import aws, errors, headers
+    from webapp.extensions import csrf
+
+    csrf.init_app(app)
+    aws.init_app(app)
+    errors.init_app(app)
+    headers.init_app(app)
+
+    @app.context_processor
+    def inject_app_name() -> dict[str, Any]:
+        return {"app_name": app.config["APP_NAME"]}
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per page group; imported here so that nothing imports the app object."""
+    from webapp import main
+
+    app.register_blueprint(main.bp)

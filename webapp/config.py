@@ -1,0 +1,106 @@
+"""Every setting the app reads, in one place: name, default and meaning.
+
+Settings come only from environment variables. AWS endpoints, credentials and the region are *not* here:
+boto3 reads them itself (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``, ``AWS_REGION``, ...), so the
+same code talks to AWS or to a local emulator depending on the environment alone. README's configuration
+table lists the same keys; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the key and what is wrong."""
+
+
+def _flag(value: str) -> bool:
+    """Parse the usual spellings of a boolean environment variable."""
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected 1/0, true/false, yes/no or on/off, got {value!r}")
+
+
+def _positive_int(value: str) -> int:
+    """Parse a whole number above zero (sizes and lifetimes)."""
+    number = int(value)
+    if number <= 0:
+        raise ValueError(f"expected a whole number above zero, got {value!r}")
+    return number
+
+
+def _log_level(value: str) -> str:
+    """Accept only the standard logging level names, so a typo fails at start-up, not at the first log line."""
+    level = value.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
+    return level
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable the app reads."""
+
+    name: str
+    default: str
+    meaning: str
+    parse: Callable[[str], Any] = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SECRET_KEY", "", "Signs the session cookie and CSRF tokens. Required unless FLASK_DEBUG is on."),
+    Setting("FLASK_DEBUG", "0", "Debug mode: tracebacks in the terminal, dev secret key allowed.", _flag),
+    Setting("APP_NAME", "Dashboard", "Product name shown in the title, navigation bar and footer."),
+    Setting("LOG_LEVEL", "INFO", "Python logging level of the app's own log lines.", _log_level),
+    Setting("MAX_CONTENT_LENGTH", "1048576", "Largest request body accepted, in bytes (413 above).", _positive_int),
+    Setting(
+        "AWS_REGION", "", "AWS region of every client (Lambda sets it); empty: boto3's AWS_DEFAULT_REGION/profile."
+    ),
+    Setting("SESSIONS_TABLE", "webapp-sessions", "DynamoDB table holding server-side sessions."),
+    Setting("RECORDS_TABLE", "webapp-records", "DynamoDB table holding users' records."),
+    Setting("COGNITO_USER_POOL_ID", "", "Cognito user pool id, e.g. eu-west-1_AbCdEf123."),
+    Setting("COGNITO_CLIENT_ID", "", "Cognito app client id used for the hosted login."),
+    Setting("COGNITO_DOMAIN", "", "Base URL of the hosted login, e.g. https://myapp.auth.eu-west-1.amazoncognito.com."),
+    Setting("SNS_TOPIC_ARN", "", "SNS topic that notifications are published to."),
+)
+
+SETTINGS_BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
+
+
+def from_environ(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read and parse every setting, failing with one clear message on a malformed value."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.name, setting.default)
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"{setting.name}: {error}") from None
+    return values
+
+
+def running_on_lambda(environ: Mapping[str, str] | None = None) -> bool:
+    """Lambda sets AWS_LAMBDA_FUNCTION_NAME in every function's environment."""
+    environ = os.environ if environ is None else environ
+    return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+def check(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> None:
+    """Refuse to start with settings that would be unsafe where the app runs.
+
+    A random per-process secret key would log everyone out whenever Lambda starts a new instance, so the
+    key must be configured everywhere except in debug mode on a developer's machine.
+    """
+    on_lambda = running_on_lambda(environ)
+    if not config.get("SECRET_KEY") and (on_lambda or not config.get("DEBUG")):
+        raise ConfigError("SECRET_KEY: must be set (only a local FLASK_DEBUG=1 run may go without)")
+    if on_lambda and config.get("DEBUG"):
+        raise ConfigError("FLASK_DEBUG: must be off on Lambda")

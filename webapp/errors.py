@@ -1,0 +1,42 @@
+"""Error pages: every HTTP error is rendered in the site layout, never as a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+# What a person should read for each status, in plain words; anything else falls back to Werkzeug's text.
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Please go back and try again."),
+    403: ("Forbidden", "You do not have permission to see this page."),
+    404: ("Page not found", "There is nothing at this address. Check the link or go back to the home page."),
+    405: ("Method not allowed", "This page cannot be used that way."),
+    413: ("Request too large", "What you sent is larger than this site accepts. Please send less at a time."),
+    429: ("Too many requests", "Please wait a moment before trying again."),
+    500: ("Something went wrong", "An unexpected error occurred on our side. It has been logged."),
+    503: ("Service unavailable", "A service this page needs is not answering right now. Please try again shortly."),
+}
+
+
+def render_error(error: HTTPException):
+    """Render ``error`` in the layout with its status code (and keep headers such as Allow or Retry-After)."""
+    code = error.code or 500
+    title, message = MESSAGES.get(code, (error.name, error.description))
+    body = render_template("errors/error.html", code=code, title=title, message=message)
+    return body, code, dict(error.get_headers()) | {"Content-Type": "text/html; charset=utf-8"}
+
+
+def handle_unexpected(error: InternalServerError):
+    """Log the exception behind a 500 with its traceback; the page itself says nothing about it."""
+    log.error("unhandled exception", exc_info=error.original_exception or error)
+    return render_error(error)
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers: one for 500 (to log it), one for every other HTTP error."""
+    app.register_error_handler(InternalServerError, handle_unexpected)
+    app.register_error_handler(HTTPException, render_error)

@@ -1,0 +1,5 @@
+"""Flask extensions, created unbound here and bound to the app in the factory."""
+
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
