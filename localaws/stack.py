@@ -1,8 +1,9 @@
 """`make run`: start the local AWS, provision it, seed it and serve the app, all in one process.
 
 Everything runs in threads of this one process, so Ctrl-C (or SIGTERM) stops all of it and leaves nothing
-behind. Ports: the app on PORT (8000), the emulator on LOCAL_AWS_PORT (4566) unless AWS_ENDPOINT_URL
-already names an endpoint, in which case that endpoint is provisioned and used instead.
+behind. Ports: the app on PORT (8000), the hosted-login stand-in on LOCAL_LOGIN_PORT (4567), the emulator on
+LOCAL_AWS_PORT (4566) unless AWS_ENDPOINT_URL already names an endpoint, in which case that endpoint is
+provisioned and used instead.
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ def app_environment(endpoint: str, provisioned: dict[str, str]) -> dict[str, str
     }
 
 
-def prepare(endpoint: str, app_url: str) -> dict[str, str]:
-    """Provision and seed the endpoint; return the app's environment."""
+def prepare(endpoint: str, app_url: str, login_url: str) -> tuple[Any, dict[str, str]]:
+    """Provision and seed the endpoint; return the boto3 session and the app's environment."""
     import boto3
 
     os.environ.update(app_environment(endpoint, {}))
@@ -101,7 +102,32 @@ def prepare(endpoint: str, app_url: str) -> dict[str, str]:
     subs = seed.seed_accounts(session.client("cognito-idp"), provisioned["COGNITO_USER_POOL_ID"])
     for sub in subs.values():
         seed.seed_records(session.client("dynamodb"), sub)
-    return app_environment(endpoint, provisioned)
+    pool_id = provisioned["COGNITO_USER_POOL_ID"]
+    provisioned |= {
+        "COGNITO_DOMAIN": login_url,
+        # Local only (the app refuses it on Lambda): the emulator serves the pool's keys at its own URL.
+        "COGNITO_JWKS_URL": f"{endpoint}/{pool_id}/.well-known/jwks.json",
+    }
+    return session, app_environment(endpoint, provisioned)
+
+
+@contextmanager
+def hosted_login(session: Any, pool_id: str, port: int) -> Iterator[None]:
+    """The hosted-login stand-in (moto serves none of it) in a thread for the duration of the block."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from localaws.hosted_login import create_app
+
+    server = make_server(HOST, port, create_app(session, pool_id), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="hosted-login", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def serve_app(port: int) -> Any:
@@ -119,27 +145,34 @@ def serve_app(port: int) -> Any:
     return make_server(HOST, port, create_app(), threaded=True, request_handler=AppRequestHandler)
 
 
-def banner(app_url: str, endpoint: str, started_emulator: bool) -> str:
+def banner(app_url: str, endpoint: str, login_url: str, started_emulator: bool) -> str:
     """What is running and where, for the person who typed `make run`."""
     aws = f"{endpoint} (moto, in memory)" if started_emulator else f"{endpoint} (AWS_ENDPOINT_URL)"
     accounts = "\n".join(f"    {a.email:<20} {a.password}" for a in seed.ACCOUNTS)
     return (
-        f"\n  App            {app_url}\n  Local AWS      {aws}\n  Seed accounts\n{accounts}\n\n"
-        "  Press Ctrl-C to stop everything.\n"
+        f"\n  App            {app_url}\n  Local AWS      {aws}\n"
+        f"  Hosted login   {login_url} (stand-in for Cognito's hosted login)\n"
+        f"  Seed accounts\n{accounts}\n\n  Press Ctrl-C to stop everything.\n"
     )
 
 
 def run() -> None:
     """Start the whole stack and serve until interrupted."""
-    app_port = _port("PORT", 8000)
+    app_port, login_port = _port("PORT", 8000), _port("LOCAL_LOGIN_PORT", 4567)
     app_url = f"http://{HOST}:{app_port}"
+    # "localhost", not 127.0.0.1: another host name for the browser, so the hosted login's cookies stay
+    # apart from the app's, as they do between amazoncognito.com and the app's domain.
+    login_url = f"http://localhost:{login_port}"
     require_free_port(app_port, "PORT")
+    require_free_port(login_port, "LOCAL_LOGIN_PORT")
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
     with _maybe_emulator(endpoint) as endpoint_url:
-        os.environ.update(prepare(endpoint_url, app_url))
-        server = serve_app(app_port)
-        print(banner(app_url, endpoint_url, started_emulator=not endpoint), flush=True)
-        server.serve_forever()  # returns on Ctrl-C: Werkzeug catches the KeyboardInterrupt itself
+        session, environment = prepare(endpoint_url, app_url, login_url)
+        os.environ.update(environment)
+        with hosted_login(session, environment["COGNITO_USER_POOL_ID"], login_port):
+            server = serve_app(app_port)
+            print(banner(app_url, endpoint_url, login_url, started_emulator=not endpoint), flush=True)
+            server.serve_forever()  # returns on Ctrl-C: Werkzeug catches the KeyboardInterrupt itself
     print("\nStopped.", flush=True)
 
 

@@ -39,13 +39,91 @@ def aws():
 
 
 @pytest.fixture
-def app(aws):
-    """The app, configured for the emulated account."""
+def accounts(aws):
+    """The seed accounts in the emulated pool: email -> sub."""
+    from localaws.seed import seed_accounts
+
+    return seed_accounts(aws["session"].client("cognito-idp"), aws["COGNITO_USER_POOL_ID"])
+
+
+@pytest.fixture
+def hosted_login(aws):
+    """The local stack's hosted-login stand-in, served on a free loopback port inside the emulated account.
+
+    Under mock_aws no HTTP endpoint serves the pool's public keys, so the same server serves them at /jwks.
+    """
+    import json
+    import threading
+
+    from moto.utilities.utils import load_resource
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Response
+
+    from localaws.hosted_login import create_app as create_hosted_login
+
+    jwks = Response(json.dumps(load_resource("cognitoidp/resources/jwks-public.json")), mimetype="application/json")
+    stand_in = create_hosted_login(aws["session"], aws["COGNITO_USER_POOL_ID"])
+    server = make_server("127.0.0.1", 0, DispatcherMiddleware(stand_in, {"/jwks": jwks}), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    domain = f"http://127.0.0.1:{server.server_port}"
+    yield {"COGNITO_DOMAIN": domain, "COGNITO_JWKS_URL": f"{domain}/jwks"}
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def app(aws, hosted_login):
+    """The app, configured for the emulated account and the hosted-login stand-in."""
     settings = {key: value for key, value in aws.items() if key != "session"}
-    return create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, **settings})
+    return create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, **settings, **hosted_login})
 
 
 @pytest.fixture
 def client(app):
     """A test client of the app."""
     return app.test_client()
+
+
+class HostedLoginBrowser:
+    """Walks the hosted login the way a browser does: the app's redirect, the login form, the callback."""
+
+    def __init__(self, client):
+        import requests
+
+        self.client = client
+        self.login_site = requests.Session()  # the hosted login's cookies, apart from the app's
+
+    def start(self, path="/auth/login"):
+        """Follow the app's sign-in redirect; returns the authorize URL's query parameters."""
+        from urllib.parse import parse_qsl, urlsplit
+
+        response = self.client.get(path)
+        assert response.status_code == 302, response.status_code
+        return dict(parse_qsl(urlsplit(response.location).query))
+
+    def submit_password(self, params, email, password):
+        """Post the hosted login form; returns the stand-in's response (a redirect to the callback on success)."""
+        domain = self.client.application.config["COGNITO_DOMAIN"]
+        form = params | {"username": email, "password": password}
+        return self.login_site.post(f"{domain}/login", data=form, allow_redirects=False)
+
+    def callback(self, location):
+        """Come back to the app's callback with what the hosted login put in the redirect."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(location)
+        return self.client.get(f"{parts.path}?{parts.query}")
+
+    def sign_in(self, email, password, path="/auth/login"):
+        """The whole journey; returns the app's answer to the callback."""
+        answer = self.submit_password(self.start(path), email, password)
+        assert answer.status_code == 302, answer.text
+        return self.callback(answer.headers["Location"])
+
+
+@pytest.fixture
+def visitor(client):
+    """A test client that can walk the hosted login."""
+    return HostedLoginBrowser(client)

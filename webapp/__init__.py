@@ -41,21 +41,23 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects and the app's own per-process helpers."""
-    from webapp import aws, errors, headers
+    from webapp import auth, aws, errors, headers, sessions, templating
     from webapp.extensions import csrf
 
     csrf.init_app(app)
     aws.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
+    sessions.init_app(app)
+    auth.init_app(app)
 
-    @app.context_processor
-    def inject_app_name() -> dict[str, Any]:
-        return {"app_name": app.config["APP_NAME"]}
+    templating.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per page group; imported here so that nothing imports the app object."""
-    from webapp import main
+    from webapp import account, auth, main
 
     app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)

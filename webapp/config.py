@@ -67,7 +67,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RECORDS_TABLE", "webapp-records", "DynamoDB table holding users' records."),
     Setting("COGNITO_USER_POOL_ID", "", "Cognito user pool id, e.g. eu-west-1_AbCdEf123."),
     Setting("COGNITO_CLIENT_ID", "", "Cognito app client id used for the hosted login."),
+    Setting("COGNITO_CLIENT_SECRET", "", "The app client's secret; empty for a client without one."),
     Setting("COGNITO_DOMAIN", "", "Base URL of the hosted login, e.g. https://myapp.auth.eu-west-1.amazoncognito.com."),
+    Setting("COGNITO_SCOPES", "openid email profile", "OAuth scopes asked for at sign-in (openid is required)."),
+    Setting("COGNITO_JWKS_URL", "", "Local only: where to fetch the pool's signing keys. Refused on Lambda."),
+    Setting("SESSION_IDLE_MINUTES", "120", "A session ends after this long without a request.", _positive_int),
+    Setting("SESSION_MAX_HOURS", "24", "A session ends this long after sign-in, however active.", _positive_int),
     Setting("SNS_TOPIC_ARN", "", "SNS topic that notifications are published to."),
 )
 
@@ -99,8 +104,27 @@ def check(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -
     A random per-process secret key would log everyone out whenever Lambda starts a new instance, so the
     key must be configured everywhere except in debug mode on a developer's machine.
     """
+    environ = os.environ if environ is None else environ
     on_lambda = running_on_lambda(environ)
     if not config.get("SECRET_KEY") and (on_lambda or not config.get("DEBUG")):
         raise ConfigError("SECRET_KEY: must be set (only a local FLASK_DEBUG=1 run may go without)")
-    if on_lambda and config.get("DEBUG"):
+    if "openid" not in str(config.get("COGNITO_SCOPES", "openid")).split():
+        raise ConfigError("COGNITO_SCOPES: must include openid (the app signs in with the ID token)")
+    if on_lambda:
+        _check_lambda(config, environ)
+
+
+def _check_lambda(config: Mapping[str, Any], environ: Mapping[str, str]) -> None:
+    """Settings that only make sense next to a local emulator are refused on Lambda.
+
+    The emulator's signing key ships inside moto, so a JWKS taken from it must never be trusted on AWS.
+    """
+    if config.get("DEBUG"):
         raise ConfigError("FLASK_DEBUG: must be off on Lambda")
+    if config.get("COGNITO_JWKS_URL"):
+        raise ConfigError("COGNITO_JWKS_URL: local only; on Lambda the keys come from the pool's issuer URL")
+    endpoints = sorted(name for name in environ if name.startswith("AWS_ENDPOINT_URL"))
+    if endpoints:
+        raise ConfigError(f"{endpoints[0]}: an emulator endpoint is local only; on Lambda the app talks to AWS")
+    if not str(config.get("COGNITO_DOMAIN", "")).startswith("https://"):
+        raise ConfigError("COGNITO_DOMAIN: must be an https:// URL on Lambda")

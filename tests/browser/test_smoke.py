@@ -6,14 +6,14 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
 
-BOOTSTRAP_PRIMARY = "rgb(13, 110, 253)"
+NAVBAR_BLUE = "rgb(10, 88, 202)"  # static/css/app.css on top of Bootstrap
 
 
 def test_the_home_page_loads_styled_with_no_console_errors(page):
     page.goto("/")
     assert page.title() == "Dashboard"
     navbar = page.locator("nav.navbar")
-    assert navbar.evaluate("el => getComputedStyle(el).backgroundColor") == BOOTSTRAP_PRIMARY
+    assert navbar.evaluate("el => getComputedStyle(el).backgroundColor") == NAVBAR_BLUE
     assert page.locator("h1").evaluate("el => getComputedStyle(el).fontWeight") == "700"
     assert page.problems == []
 

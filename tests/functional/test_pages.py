@@ -5,6 +5,8 @@ import logging
 import pytest
 from flask import abort
 
+from webapp.auth.guards import public
+
 
 def test_the_landing_page_is_open_to_everyone_and_uses_the_shipped_stylesheet(client):
     page = client.get("/")
@@ -41,7 +43,7 @@ def test_an_unknown_page_gets_the_404_page_in_the_layout(client):
 
 @pytest.mark.parametrize(("code", "title"), [(400, "Bad request"), (403, "Forbidden"), (503, "Service unavailable")])
 def test_http_errors_render_in_the_layout(app, code, title):
-    app.add_url_rule(f"/fails-{code}", f"fails_{code}", lambda: abort(code))
+    app.add_url_rule(f"/fails-{code}", f"fails_{code}", public(lambda: abort(code)))
     response = app.test_client().get(f"/fails-{code}")
     assert response.status_code == code
     assert title in response.get_data(as_text=True)
@@ -51,7 +53,7 @@ def test_an_unexpected_exception_is_a_500_page_without_a_traceback_and_is_logged
     def explode():
         raise RuntimeError("secret internals")
 
-    app.add_url_rule("/explode", "explode", explode)
+    app.add_url_rule("/explode", "explode", public(explode))
     app.config["PROPAGATE_EXCEPTIONS"] = False  # TESTING turns propagation on; production has it off
     with caplog.at_level(logging.ERROR, logger="webapp.errors"):
         response = app.test_client().get("/explode")
@@ -70,14 +72,14 @@ def test_a_wrong_method_is_a_405_page_that_says_what_is_allowed(client):
 
 def test_a_body_over_the_limit_is_a_413_page(app):
     app.config["MAX_CONTENT_LENGTH"] = 1000
-    app.add_url_rule("/upload", "upload", lambda: "ok", methods=["POST"])
+    app.add_url_rule("/upload", "upload", public(lambda: "ok"), methods=["POST"])
     response = app.test_client().post("/upload", data={"field": "x" * 5000})
     assert response.status_code == 413
     assert "Request too large" in response.get_data(as_text=True)
 
 
 def test_a_post_without_a_csrf_token_is_refused(app):
-    app.add_url_rule("/change", "change", lambda: "changed", methods=["POST"])
+    app.add_url_rule("/change", "change", public(lambda: "changed"), methods=["POST"])
     response = app.test_client().post("/change", data={"field": "value"})
     assert response.status_code == 400
     assert "changed" not in response.get_data(as_text=True)

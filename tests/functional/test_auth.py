@@ -1,0 +1,233 @@
+"""Sign-in, sessions, renewal and sign-out through the hosted login, against the stand-in under mock_aws."""
+
+import json
+import time
+
+import pytest
+
+from webapp.sessions import COOKIE_NAME, hash_id
+
+USER, USER_PASSWORD = "user@example.com", "User-Passw0rd"
+ADMIN, ADMIN_PASSWORD = "admin@example.com", "Admin-Passw0rd"
+
+
+def session_items(aws):
+    """Every item in the sessions table."""
+    return aws["session"].client("dynamodb").scan(TableName="webapp-sessions")["Items"]
+
+
+def test_protected_pages_send_anonymous_visitors_to_sign_in_and_remember_where_they_were_going(client):
+    response = client.get("/account?tab=profile")
+    assert response.status_code == 302
+    assert response.location == "/auth/login?next=/account?tab%3Dprofile"
+
+
+def test_sign_in_lands_on_the_page_asked_for_with_the_user_known(visitor, accounts, client):
+    response = visitor.sign_in(USER, USER_PASSWORD, path="/auth/login?next=/account")
+    assert response.status_code == 302
+    assert response.location == "/account"
+    page = client.get("/account").get_data(as_text=True)
+    assert USER in page
+    assert accounts[USER] not in page  # the sub is an identifier, not something to show
+
+
+def test_the_authorize_request_carries_pkce_state_and_nonce(visitor, app):
+    params = visitor.start()
+    assert params["response_type"] == "code"
+    assert params["client_id"] == app.config["COGNITO_CLIENT_ID"]
+    assert params["redirect_uri"] == "http://localhost/auth/callback"
+    assert params["code_challenge_method"] == "S256"
+    assert len(params["state"]) >= 32 and len(params["nonce"]) >= 32
+    assert visitor.start()["state"] != params["state"]
+
+
+def test_a_wrong_password_is_refused_on_the_login_page_and_nobody_is_signed_in(visitor, accounts, aws):
+    answer = visitor.submit_password(visitor.start(), USER, "Wrong-Passw0rd")
+    assert answer.status_code == 400
+    assert "Incorrect username or password." in answer.text
+    assert all("user_sub" not in item for item in session_items(aws))
+
+
+def test_the_session_lives_on_the_server_and_the_cookie_holds_only_a_small_signed_id(visitor, accounts, client, aws):
+    visitor.sign_in(USER, USER_PASSWORD)
+    cookie = client.get_cookie(COOKIE_NAME)
+    assert len(cookie.value) < 100
+    assert cookie.http_only and cookie.same_site == "Lax"
+    assert "eyJ" not in cookie.value  # no JWT in the cookie
+    [item] = session_items(aws)
+    assert item["sid"]["S"] == hash_id(cookie.value.rsplit(".", 1)[0])  # the table holds a hash, not the id
+    assert item["user_sub"]["S"] == accounts[USER]
+    assert "id_token" in json.loads(item["data"]["S"])["tokens"]
+    assert int(item["expires_at"]["N"]) > time.time()
+
+
+def test_sign_in_replaces_the_pre_sign_in_session_id(visitor, accounts, client):
+    params = visitor.start()
+    before = client.get_cookie(COOKIE_NAME).value
+    answer = visitor.submit_password(params, USER, USER_PASSWORD)
+    visitor.callback(answer.headers["Location"])
+    assert client.get_cookie(COOKIE_NAME).value != before
+
+
+def test_signed_in_pages_are_never_cached(visitor, accounts, client):
+    visitor.sign_in(USER, USER_PASSWORD)
+    assert client.get("/account").headers["Cache-Control"] == "no-store"
+
+
+def test_an_ordinary_page_view_costs_one_session_read_and_no_write(visitor, accounts, client, app, monkeypatch):
+    visitor.sign_in(USER, USER_PASSWORD)
+    calls = []
+    dynamodb = app.extensions["session_store"].client
+    original = dynamodb._make_api_call
+    monkeypatch.setattr(dynamodb, "_make_api_call", lambda op, params: calls.append(op) or original(op, params))
+    assert client.get("/account").status_code == 200
+    assert calls == ["GetItem"]
+
+
+def test_static_files_and_the_health_check_cost_no_session_read(visitor, accounts, client, app, monkeypatch):
+    visitor.sign_in(USER, USER_PASSWORD)
+    calls = []
+    dynamodb = app.extensions["session_store"].client
+    monkeypatch.setattr(dynamodb, "_make_api_call", lambda op, params: calls.append(op))
+    with client.get("/static/css/app.css") as stylesheet:
+        assert stylesheet.status_code == 200
+    assert client.get("/healthz").status_code == 200
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("state=forged&code=abc", "unknown, reused or expired state"),
+        ("error=access_denied&state=x", "the hosted login answered access_denied"),
+        ("", "unknown, reused or expired state"),
+    ],
+)
+def test_a_bad_callback_is_a_clear_400_page_with_a_log_line_and_no_session(client, aws, caplog, query, reason):
+    response = client.get(f"/auth/callback?{query}")
+    assert response.status_code == 400
+    assert "Sign-in failed" in response.get_data(as_text=True)
+    assert reason in caplog.text
+    assert all("user_sub" not in item for item in session_items(aws))
+
+
+def test_a_forged_code_is_refused(visitor, client, caplog):
+    params = visitor.start()
+    response = client.get(f"/auth/callback?state={params['state']}&code=forged")
+    assert response.status_code == 400
+    assert "code exchange failed: invalid_grant" in caplog.text
+
+
+def test_a_replayed_callback_is_refused_and_does_not_sign_in_again(visitor, accounts, client, caplog):
+    answer = visitor.submit_password(visitor.start(), USER, USER_PASSWORD)
+    assert visitor.callback(answer.headers["Location"]).status_code == 302
+    client.delete_cookie(COOKIE_NAME)  # someone else replays the callback URL
+    assert visitor.callback(answer.headers["Location"]).status_code == 400
+    assert client.get("/account").status_code == 302
+
+
+def test_a_code_redeemed_with_another_verifier_is_refused(visitor, accounts, client, caplog):
+    params = visitor.start()
+    answer = visitor.submit_password(params, USER, USER_PASSWORD)
+    with client.session_transaction() as session:
+        session["oauth"] = session["oauth"] | {
+            params["state"]: session["oauth"][params["state"]] | {"verifier": "x" * 64}
+        }
+    assert visitor.callback(answer.headers["Location"]).status_code == 400
+    assert "code_verifier does not match" in caplog.text
+
+
+def test_a_token_with_another_nonce_is_refused(visitor, accounts, client, caplog):
+    params = visitor.start()
+    answer = visitor.submit_password(params, USER, USER_PASSWORD)
+    with client.session_transaction() as session:
+        session["oauth"] = session["oauth"] | {params["state"]: session["oauth"][params["state"]] | {"nonce": "forged"}}
+    assert visitor.callback(answer.headers["Location"]).status_code == 400
+    assert "nonce does not match" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example", "https://evil.example/", "/\\evil.example", "/%2F%2Fevil.example"]
+)
+def test_sign_in_never_sends_anyone_off_site(visitor, accounts, target):
+    from urllib.parse import quote
+
+    response = visitor.sign_in(USER, USER_PASSWORD, path=f"/auth/login?next={quote(target)}")
+    assert response.location == "/"
+
+
+def test_groups_come_from_the_token_and_admins_are_admins(visitor, accounts, client, app):
+    visitor.sign_in(ADMIN, ADMIN_PASSWORD)
+    page = client.get("/account").get_data(as_text=True)
+    assert ">admin</span>" in page
+
+
+def expire_tokens(client):
+    """Make the session's tokens look expired, as they will be an hour after sign-in."""
+    with client.session_transaction() as session:
+        session["tokens"] = session["tokens"] | {"expires_at": int(time.time()) - 10}
+
+
+def test_expired_tokens_are_renewed_without_the_user_noticing(visitor, accounts, client):
+    visitor.sign_in(USER, USER_PASSWORD)
+    with client.session_transaction() as session:
+        old_id_token = session["tokens"]["id_token"]
+    expire_tokens(client)
+    assert client.get("/account").status_code == 200
+    with client.session_transaction() as session:
+        assert session["tokens"]["id_token"] != old_id_token
+        assert session["tokens"]["expires_at"] > time.time() + 3000
+
+
+def test_a_disabled_user_is_sent_to_sign_in_when_renewal_is_refused(visitor, accounts, client, aws):
+    visitor.sign_in(USER, USER_PASSWORD)
+    aws["session"].client("cognito-idp").admin_disable_user(UserPoolId=aws["COGNITO_USER_POOL_ID"], Username=USER)
+    expire_tokens(client)
+    response = client.get("/account")
+    assert response.status_code == 302
+    assert response.location == "/auth/login?next=/account"
+    assert all("user_sub" not in item for item in session_items(aws))
+
+
+def test_sign_out_deletes_the_session_revokes_the_refresh_token_and_ends_the_hosted_session(
+    visitor, accounts, client, aws, app
+):
+    visitor.sign_in(USER, USER_PASSWORD)
+    with client.session_transaction() as session:
+        refresh_token = session["tokens"]["refresh_token"]
+    response = client.post("/auth/logout", data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 302
+    assert response.location.startswith(f"{app.config['COGNITO_DOMAIN']}/logout?client_id=")
+    assert session_items(aws) == []
+    assert client.get("/account").status_code == 302
+    refreshed = visitor.login_site.post(
+        f"{app.config['COGNITO_DOMAIN']}/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        auth=(app.config["COGNITO_CLIENT_ID"], app.config["COGNITO_CLIENT_SECRET"]),
+    )
+    assert refreshed.json()["error"] == "invalid_grant"
+
+
+def test_sign_out_needs_a_csrf_token(visitor, accounts, client):
+    visitor.sign_in(USER, USER_PASSWORD)
+    assert client.post("/auth/logout").status_code == 400
+    assert client.get("/account").status_code == 200
+
+
+def test_sign_out_everywhere_ends_every_session_of_the_user(visitor, accounts, app, aws):
+    from tests.conftest import HostedLoginBrowser
+
+    other_device = HostedLoginBrowser(app.test_client())
+    other_device.sign_in(USER, USER_PASSWORD)
+    visitor.sign_in(USER, USER_PASSWORD)
+    assert len(session_items(aws)) == 2
+    response = visitor.client.post("/account/sign-out-everywhere", data={"csrf_token": csrf_token(visitor.client)})
+    assert response.status_code == 302
+    assert session_items(aws) == []
+    assert other_device.client.get("/account").status_code == 302
+
+
+def csrf_token(client):
+    """The CSRF token of the client's session, as a page's form would carry it."""
+    page = client.get("/account").get_data(as_text=True)
+    return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

@@ -1,0 +1,257 @@
+"""Server-side sessions in DynamoDB; the browser holds only a signed, opaque session id.
+
+Tokens never reach a cookie or a page: the cookie is ~90 bytes whatever the session holds. The table's key
+is a SHA-256 of the id, so reading the table does not give anyone a usable cookie. A page view costs one
+GetItem; a write happens only when the session changed, or to record activity at most once a minute (that
+is the precision of the idle timeout). Idle and absolute lifetimes are checked on every read; DynamoDB's
+TTL only sweeps old items away later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+from typing import Any
+
+from flask import Flask, Request, Response
+from flask.sessions import SessionInterface, SessionMixin
+from itsdangerous import BadSignature, Signer
+from werkzeug.datastructures import CallbackDict
+
+from webapp import aws
+
+log = logging.getLogger(__name__)
+
+COOKIE_NAME = "sid"
+TOUCH_INTERVAL_SECONDS = 60
+
+
+class SessionStoreError(Exception):
+    """DynamoDB could not read or write a session."""
+
+
+class SessionStore:
+    """The sessions table: one item per session, keyed by the hash of its id, indexed by user."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        """The session item, or None; one strongly consistent GetItem (a sign-out must take effect at once)."""
+        item = self._call("get_item", TableName=self.table, Key={"sid": {"S": key}}, ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        return {
+            "data": json.loads(item["data"]["S"]),
+            "user_sub": item.get("user_sub", {}).get("S", ""),
+            "created_at": int(item["created_at"]["N"]),
+            "last_seen": int(item["last_seen"]["N"]),
+        }
+
+    def save(self, key: str, data: dict, user_sub: str, created_at: int, last_seen: int, expires_at: int) -> None:
+        """Write the whole session (it changed)."""
+        item = {
+            "sid": {"S": key},
+            "data": {"S": json.dumps(data, separators=(",", ":"))},
+            "created_at": {"N": str(created_at)},
+            "last_seen": {"N": str(last_seen)},
+            "expires_at": {"N": str(expires_at)},
+        }
+        if user_sub:
+            item["user_sub"] = {"S": user_sub}
+        self._call("put_item", TableName=self.table, Item=item)
+
+    def touch(self, key: str, last_seen: int, expires_at: int) -> None:
+        """Record activity only, and only if the session still exists (never resurrect a deleted one)."""
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table,
+                Key={"sid": {"S": key}},
+                UpdateExpression="SET last_seen = :seen, expires_at = :expires",
+                ConditionExpression="attribute_exists(sid)",
+                ExpressionAttributeValues={":seen": {"N": str(last_seen)}, ":expires": {"N": str(expires_at)}},
+            )
+        except SessionStoreError as error:
+            if "ConditionalCheckFailed" not in str(error):
+                raise
+
+    def delete(self, key: str) -> None:
+        """Remove one session."""
+        self._call("delete_item", TableName=self.table, Key={"sid": {"S": key}})
+
+    def delete_all_for_user(self, user_sub: str) -> int:
+        """Remove every session of a user (sign out everywhere, disabled users): Query by_user, then delete."""
+        deleted, start = 0, None
+        while True:
+            page = self._call(
+                "query",
+                TableName=self.table,
+                IndexName="by_user",
+                KeyConditionExpression="user_sub = :sub",
+                ExpressionAttributeValues={":sub": {"S": user_sub}},
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            for item in page["Items"]:
+                self.delete(item["sid"]["S"])
+                deleted += 1
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return deleted
+
+    def _call(self, operation: str, **kwargs: Any) -> dict:
+        """One DynamoDB call; ClientError and connection failures become SessionStoreError, logged once here."""
+        try:
+            return getattr(self.client, operation)(**kwargs)
+        except Exception as error:
+            raise _store_error(operation, error) from error
+
+
+def _store_error(operation: str, error: Exception) -> SessionStoreError:
+    """Log a failed sessions-table call and wrap it in the app's own error."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if not isinstance(error, ClientError | BotoCoreError):
+        raise error
+    code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
+    if code != "ConditionalCheckFailedException":
+        log.warning("sessions table %s failed: %s", operation, code)
+    return SessionStoreError(f"{operation}: {code}")
+
+
+def store() -> SessionStore:
+    """The current app's session store (one per process, on the shared DynamoDB client)."""
+    from flask import current_app
+
+    app_store = current_app.extensions.get("session_store")
+    if app_store is None:
+        app_store = SessionStore(aws.client("dynamodb"), current_app.config["SESSIONS_TABLE"])
+        current_app.extensions["session_store"] = app_store
+    return app_store
+
+
+class ServerSession(CallbackDict, SessionMixin):
+    """Session data plus what the interface needs to decide whether to write."""
+
+    def __init__(self, data: dict | None = None, session_id: str = "", created_at: int = 0, last_seen: int = 0):
+        def on_update(session: ServerSession) -> None:
+            session.modified = True
+
+        super().__init__(data or {}, on_update)
+        self.session_id = session_id
+        self.created_at = created_at
+        self.last_seen = last_seen
+        self.modified = False
+        self.rotate = False
+        self.unavailable = False  # the store could not be read: the request gets a 503, nothing is written
+
+    def regenerate(self) -> None:
+        """Give the session a new id at the next save (after sign-in: no session fixation)."""
+        self.rotate = True
+        self.modified = True
+
+
+SESSIONLESS_PATHS = ("/healthz", "/favicon.ico")
+
+
+def _sessionless(app: Flask, path: str) -> bool:
+    """Static files and the health check never need the session: no DynamoDB read for them."""
+    return path in SESSIONLESS_PATHS or path.startswith(f"{app.static_url_path}/")
+
+
+def hash_id(session_id: str) -> str:
+    """The table key for a session id."""
+    return hashlib.sha256(session_id.encode("ascii")).hexdigest()
+
+
+class DynamoDBSessionInterface(SessionInterface):
+    """Flask's session, kept in the sessions table."""
+
+    def _signer(self, app: Flask) -> Signer:
+        return Signer(app.secret_key, salt="session-id")
+
+    def _lifetimes(self, app: Flask) -> tuple[int, int]:
+        return app.config["SESSION_IDLE_MINUTES"] * 60, app.config["SESSION_MAX_HOURS"] * 3600
+
+    def open_session(self, app: Flask, request: Request) -> ServerSession:
+        """Load the session named by the cookie; a missing, forged or expired one gives an empty session."""
+        cookie = request.cookies.get(COOKIE_NAME)
+        if not cookie or _sessionless(app, request.path):
+            return ServerSession()
+        try:
+            session_id = self._signer(app).unsign(cookie).decode("ascii")
+        except (BadSignature, UnicodeDecodeError):
+            return ServerSession()
+        try:
+            with app.app_context():
+                record = store().load(hash_id(session_id))
+        except SessionStoreError:
+            unavailable = ServerSession()
+            unavailable.unavailable = True
+            return unavailable
+        if record is None:
+            return ServerSession()
+        idle, absolute = self._lifetimes(app)
+        now = int(time.time())
+        if now - record["last_seen"] > idle or now - record["created_at"] > absolute:
+            with app.app_context():
+                store().delete(hash_id(session_id))
+            return ServerSession()
+        return ServerSession(record["data"], session_id, record["created_at"], record["last_seen"])
+
+    def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:  # type: ignore[override]
+        """Write only what changed; delete the session and its cookie when it was emptied."""
+        if session.unavailable:
+            return
+        name, path = COOKIE_NAME, self.get_cookie_path(app)
+        secure = _request_is_secure()
+        if session.session_id and (not session or session.rotate):
+            store().delete(hash_id(session.session_id))
+        if not session:
+            if session.session_id:
+                response.delete_cookie(name, path=path, secure=secure, httponly=True, samesite="Lax")
+            return
+        idle, absolute = self._lifetimes(app)
+        now = int(time.time())
+        if session.modified or session.rotate or not session.session_id:
+            if session.rotate or not session.session_id:
+                session.session_id, session.created_at = secrets.token_urlsafe(32), now
+            expires_at = min(now + idle, session.created_at + absolute)
+            user_sub = str(session.get("_user_id", ""))
+            store().save(hash_id(session.session_id), dict(session), user_sub, session.created_at, now, expires_at)
+            cookie = self._signer(app).sign(session.session_id.encode("ascii")).decode("ascii")
+            response.set_cookie(
+                name,
+                cookie,
+                expires=session.created_at + absolute,
+                path=path,
+                secure=secure,
+                httponly=True,
+                samesite="Lax",
+            )
+        elif now - session.last_seen >= TOUCH_INTERVAL_SECONDS:
+            store().touch(hash_id(session.session_id), now, min(now + idle, session.created_at + absolute))
+        response.vary.add("Cookie")
+
+
+def _request_is_secure() -> bool:
+    """Secure cookies whenever the app is served over https (API Gateway and custom domains are)."""
+    from flask import request
+
+    return request.is_secure
+
+
+def init_app(app: Flask) -> None:
+    """Replace Flask's cookie session with the DynamoDB one; an unreadable store answers 503, not 500."""
+    app.session_interface = DynamoDBSessionInterface()
+
+    @app.before_request
+    def refuse_when_sessions_are_unavailable() -> None:
+        from flask import abort, session
+
+        if getattr(session, "unavailable", False):
+            abort(503)
