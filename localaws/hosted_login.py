@@ -165,6 +165,8 @@ def create_app(session: Any, pool_id: str) -> Flask:
         except cognito.exceptions.UserNotFoundException:
             return False
 
+    # Like Cognito's hosted UI, a refused form comes back as the form with its error and status 200.
+
     @app.errorhandler(ProtocolError)
     def protocol_error(error: ProtocolError) -> tuple[Any, int]:
         if request.path.startswith("/oauth2/") and request.method == "POST":
@@ -206,13 +208,13 @@ def create_app(session: Any, pool_id: str) -> Flask:
         username = request.form.get("username", "").strip().lower()
         password = request.form.get("password", "")
         if not username or not password:
-            return render_template("login.html", params=params, error="Enter your email and password."), 400
+            return render_template("login.html", params=params, error="Enter your email and password.")
         try:
             result = password_sign_in(client, username, password)
         except cognito.exceptions.UserNotConfirmedException:
             return redirect(f"/confirm?{urlencode(params | {'ticket': _ticket(username, password)})}")
         except (cognito.exceptions.NotAuthorizedException, cognito.exceptions.UserNotFoundException):
-            return render_template("login.html", params=params, error="Incorrect username or password."), 400
+            return render_template("login.html", params=params, error="Incorrect username or password.")
         if result.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
             ticket = _ticket(username, password, session=result["Session"])
             return render_template("new_password.html", params=params, ticket=ticket)
@@ -237,7 +239,7 @@ def create_app(session: Any, pool_id: str) -> Flask:
         except cognito.exceptions.InvalidPasswordException as error:
             message = error.response["Error"]["Message"]
             ticket = request.form["ticket"]
-            return render_template("new_password.html", params=params, ticket=ticket, error=message), 400
+            return render_template("new_password.html", params=params, ticket=ticket, error=message)
         state.confirmations.pop(request.form["ticket"], None)
         return issue_code(params, client, pending["email"], result["AuthenticationResult"])
 
@@ -266,10 +268,10 @@ def create_app(session: Any, pool_id: str) -> Flask:
             )
         except cognito.exceptions.UsernameExistsException:
             error = "An account with the given email already exists."
-            return render_template("signup.html", params=params, email=email, error=error), 400
+            return render_template("signup.html", params=params, email=email, error=error)
         except (cognito.exceptions.InvalidPasswordException, cognito.exceptions.InvalidParameterException) as error:
             message = error.response["Error"]["Message"]
-            return render_template("signup.html", params=params, email=email, error=message), 400
+            return render_template("signup.html", params=params, email=email, error=message)
         return redirect(f"/confirm?{urlencode(params | {'ticket': _ticket(email, password)})}")
 
     @app.route("/confirm", methods=["GET", "POST"])
@@ -284,7 +286,7 @@ def create_app(session: Any, pool_id: str) -> Flask:
             return render_template("confirm.html", params=params, ticket=ticket, pending=pending)
         if not hmac.compare_digest(request.form.get("code", "").strip(), pending["code"]):
             error = "Invalid verification code provided, please try again."
-            return render_template("confirm.html", params=params, ticket=ticket, pending=pending, error=error), 400
+            return render_template("confirm.html", params=params, ticket=ticket, pending=pending, error=error)
         cognito.confirm_sign_up(
             ClientId=client["ClientId"],
             Username=pending["email"],
@@ -330,8 +332,7 @@ def create_app(session: Any, pool_id: str) -> Flask:
             except cognito.exceptions.UserNotFoundException:
                 error = "Invalid verification code provided, please try again."
         if error:
-            page = render_template("reset.html", params=params, ticket=ticket, pending=pending, error=error)
-            return page, 400
+            return render_template("reset.html", params=params, ticket=ticket, pending=pending, error=error)
         state.confirmations.pop(ticket, None)
         return redirect(f"/login?{urlencode(params | {'notice': 'Your password has been changed. Sign in.'})}")
 

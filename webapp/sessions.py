@@ -204,9 +204,16 @@ class DynamoDBSessionInterface(SessionInterface):
         return ServerSession(record["data"], session_id, record["created_at"], record["last_seen"])
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:  # type: ignore[override]
-        """Write only what changed; delete the session and its cookie when it was emptied."""
+        """Write only what changed; when the table cannot be written, the answer becomes a 503 page."""
         if session.unavailable:
             return
+        try:
+            self._write(app, session, response)
+        except SessionStoreError:
+            _answer_unavailable(response)
+
+    def _write(self, app: Flask, session: ServerSession, response: Response) -> None:
+        """Delete an emptied session and its cookie; save a changed one; record activity once a minute."""
         name, path = COOKIE_NAME, self.get_cookie_path(app)
         secure = _request_is_secure()
         if session.session_id and (not session or session.rotate):
@@ -236,6 +243,21 @@ class DynamoDBSessionInterface(SessionInterface):
         elif now - session.last_seen >= TOUCH_INTERVAL_SECONDS:
             store().touch(hash_id(session.session_id), now, min(now + idle, session.created_at + absolute))
         response.vary.add("Cookie")
+
+
+def _answer_unavailable(response: Response) -> None:
+    """Turn the response into the 503 page: whatever it was about to say did not take effect."""
+    from flask import render_template
+
+    from webapp.errors import MESSAGES
+
+    title, message = MESSAGES[503]
+    response.set_data(render_template("errors/error.html", code=503, title=title, message=message))
+    response.status_code = 503
+    response.mimetype = "text/html"
+    response.headers.pop("Location", None)
+    response.headers.pop("Set-Cookie", None)
+    response.headers["Retry-After"] = "5"
 
 
 def _request_is_secure() -> bool:

@@ -50,8 +50,34 @@ class Stack:
 
     app_url: str
     aws_endpoint: str
+    login_url: str
     process: subprocess.Popen
     log: Path
+
+    def client(self, service: str):
+        """A boto3 client of the stack's emulated AWS, to arrange and inspect what the browser cannot."""
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.aws_endpoint, region_name="us-east-1")
+
+    @property
+    def pool_id(self) -> str:
+        from localaws import resources
+
+        pools = self.client("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
+        return next(pool["Id"] for pool in pools if pool["Name"] == resources.POOL_NAME)
+
+    def create_user(self, email: str, password: str) -> str:
+        """A confirmed user with a permanent password (so tests never change the seed accounts); returns sub."""
+        cognito = self.client("cognito-idp")
+        user = cognito.admin_create_user(
+            UserPoolId=self.pool_id,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            MessageAction="SUPPRESS",
+        )["User"]
+        cognito.admin_set_user_password(UserPoolId=self.pool_id, Username=email, Password=password, Permanent=True)
+        return next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
 
 
 def wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
@@ -72,9 +98,9 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: float
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """Start `python -m localaws` on free ports and stop it (Ctrl-C) after the session."""
-    app_port, aws_port = free_port(), free_port()
+    app_port, aws_port, login_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    env.update(PORT=str(app_port), LOCAL_AWS_PORT=str(aws_port), PYTHONUNBUFFERED="1")
+    env.update(PORT=str(app_port), LOCAL_AWS_PORT=str(aws_port), LOCAL_LOGIN_PORT=str(login_port), PYTHONUNBUFFERED="1")
     # The stack's output goes to a file, not a pipe: a pipe nobody reads fills up and blocks the server.
     log = tmp_path_factory.mktemp("stack") / "stack.log"
     with log.open("w") as output:
@@ -84,7 +110,13 @@ def stack(tmp_path_factory):
     app_url = f"http://127.0.0.1:{app_port}"
     try:
         wait_until_up(f"{app_url}/healthz", process, log)
-        yield Stack(app_url=app_url, aws_endpoint=f"http://127.0.0.1:{aws_port}", process=process, log=log)
+        yield Stack(
+            app_url=app_url,
+            aws_endpoint=f"http://127.0.0.1:{aws_port}",
+            login_url=f"http://localhost:{login_port}",
+            process=process,
+            log=log,
+        )
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -105,13 +137,8 @@ def browser():
         chromium.close()
 
 
-class PageProblems(list):
-    """Console errors and failed requests seen by a page; a test ends by asserting there are none."""
-
-
-@pytest.fixture
-def page(browser, stack):
-    """A page in a fresh context (no cookies), recording console errors and failed requests."""
+def new_page(browser, stack):
+    """A page in a fresh context (no cookies) that records console errors and failed requests."""
     context = browser.new_context(base_url=stack.app_url)
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -120,8 +147,35 @@ def page(browser, stack):
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
     page.problems = problems
+    return page
+
+
+class PageProblems(list):
+    """Console errors and failed requests seen by a page; a test ends by asserting there are none."""
+
+
+@pytest.fixture
+def page(browser, stack):
+    """A page in a fresh context (no cookies), recording console errors and failed requests."""
+    page = new_page(browser, stack)
     yield page
-    context.close()
+    page.context.close()
+
+
+@pytest.fixture
+def second_page(browser, stack):
+    """Another browser (its own cookies): the same person on a second device, or someone else."""
+    page = new_page(browser, stack)
+    yield page
+    page.context.close()
+
+
+def sign_in(page, email: str, password: str) -> None:
+    """Fill in the hosted login form the page is on and wait to be back in the app."""
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/auth/" not in url and "localhost" not in url)
 
 
 AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"

@@ -43,7 +43,7 @@ def test_the_authorize_request_carries_pkce_state_and_nonce(visitor, app):
 
 def test_a_wrong_password_is_refused_on_the_login_page_and_nobody_is_signed_in(visitor, accounts, aws):
     answer = visitor.submit_password(visitor.start(), USER, "Wrong-Passw0rd")
-    assert answer.status_code == 400
+    assert answer.status_code == 200  # the form again, with its error, as Cognito answers
     assert "Incorrect username or password." in answer.text
     assert all("user_sub" not in item for item in session_items(aws))
 
@@ -231,3 +231,39 @@ def csrf_token(client):
     """The CSRF token of the client's session, as a page's form would carry it."""
     page = client.get("/account").get_data(as_text=True)
     return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
+def failing_dynamodb(app, monkeypatch, operation):
+    """Make one DynamoDB operation of the session store fail as a throttled AWS call would."""
+    from botocore.exceptions import ClientError
+
+    dynamodb = app.extensions["session_store"].client
+    original = dynamodb._make_api_call
+
+    def call(op, params):
+        if op == operation:
+            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}
+            raise ClientError(error, op)
+        return original(op, params)
+
+    monkeypatch.setattr(dynamodb, "_make_api_call", call)
+
+
+def test_when_sessions_cannot_be_read_the_page_is_a_503_not_a_500(visitor, accounts, client, app, monkeypatch):
+    visitor.sign_in(USER, USER_PASSWORD)
+    failing_dynamodb(app, monkeypatch, "GetItem")
+    response = client.get("/account")
+    assert response.status_code == 503
+    assert "Service unavailable" in response.get_data(as_text=True)
+
+
+def test_when_the_sign_in_cannot_be_saved_nobody_is_signed_in_and_the_page_says_so(
+    visitor, accounts, client, app, aws, monkeypatch
+):
+    answer = visitor.submit_password(visitor.start(), USER, USER_PASSWORD)
+    failing_dynamodb(app, monkeypatch, "PutItem")
+    response = visitor.callback(answer.headers["Location"])
+    assert response.status_code == 503
+    assert "Location" not in response.headers
+    assert "Set-Cookie" not in response.headers
+    assert all("user_sub" not in item for item in session_items(aws))

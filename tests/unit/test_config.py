@@ -68,3 +68,30 @@ def test_readme_documents_every_setting_with_its_default():
         assert row, f"README's configuration table has no row for {setting.name}"
         shown_default = row.group(1).strip("` ")
         assert shown_default == (setting.default or "(empty)"), setting.name
+
+
+LAMBDA = {"AWS_LAMBDA_FUNCTION_NAME": "webapp-dev-web"}
+SAFE_ON_LAMBDA = {"SECRET_KEY": "k", "DEBUG": False, "COGNITO_DOMAIN": "https://app.auth.eu-west-1.amazoncognito.com"}
+
+
+def test_safe_settings_start_on_lambda():
+    config.check(SAFE_ON_LAMBDA, environ=LAMBDA)
+
+
+@pytest.mark.parametrize(
+    ("changes", "environ", "key"),
+    [
+        ({"COGNITO_JWKS_URL": "http://127.0.0.1:4566/pool/.well-known/jwks.json"}, {}, "COGNITO_JWKS_URL"),
+        ({}, {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}, "AWS_ENDPOINT_URL"),
+        ({}, {"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:4566"}, "AWS_ENDPOINT_URL_DYNAMODB"),
+        ({"COGNITO_DOMAIN": "http://localhost:4567"}, {}, "COGNITO_DOMAIN"),
+    ],
+)
+def test_local_only_settings_are_refused_on_lambda(changes, environ, key):
+    with pytest.raises(config.ConfigError, match=f"^{key}: "):
+        config.check(SAFE_ON_LAMBDA | changes, environ=LAMBDA | environ)
+
+
+def test_scopes_without_openid_are_refused():
+    with pytest.raises(config.ConfigError, match="COGNITO_SCOPES"):
+        config.check({"SECRET_KEY": "k", "COGNITO_SCOPES": "email profile"}, environ={})

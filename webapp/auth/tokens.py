@@ -2,7 +2,8 @@
 
 PyJWT does the cryptography: RS256 only (so ``alg: none`` and HMAC tricks are refused), the key chosen by
 ``kid`` from the pool's JWKS (cached for a day, fetched again when an unknown ``kid`` appears, so a key
-rotation needs no restart and an unreachable JWKS endpoint does not break sign-ins with known keys).
+rotation needs no restart and an unreachable JWKS endpoint does not break sign-ins with known keys). An
+unknown ``kid`` triggers at most one refetch per cooldown, so forged tokens cannot hammer the endpoint.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 LEEWAY_SECONDS = 30  # tolerated clock skew between Cognito and Lambda
 JWKS_CACHE_SECONDS = 24 * 3600
+JWKS_REFETCH_COOLDOWN_SECONDS = 30
 
 
 class TokenError(Exception):
@@ -27,7 +29,14 @@ def issuer_for(pool_id: str) -> str:
 class IdTokenVerifier:
     """Checks signature, ``iss``, ``aud``, ``token_use``, ``exp`` and, at sign-in, ``nonce``."""
 
-    def __init__(self, pool_id: str, client_id: str, jwks_url: str = "") -> None:
+    def __init__(
+        self,
+        pool_id: str,
+        client_id: str,
+        jwks_url: str = "",
+        refetch_cooldown: float = JWKS_REFETCH_COOLDOWN_SECONDS,
+    ) -> None:
+        self.refetch_cooldown = refetch_cooldown
         self.issuer = issuer_for(pool_id)
         self.client_id = client_id
         self.jwks_url = jwks_url or f"{self.issuer}/.well-known/jwks.json"
@@ -39,7 +48,12 @@ class IdTokenVerifier:
             from jwt import PyJWKClient
 
             self._jwks_client = PyJWKClient(
-                self.jwks_url, cache_keys=True, cache_jwk_set=True, lifespan=JWKS_CACHE_SECONDS, timeout=5
+                self.jwks_url,
+                cache_keys=True,
+                cache_jwk_set=True,
+                lifespan=JWKS_CACHE_SECONDS,
+                timeout=5,
+                cooldown_duration=self.refetch_cooldown,
             )
         return self._jwks_client
 
