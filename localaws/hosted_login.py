@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from botocore.exceptions import ParamValidationError
 from flask import Flask, Response, jsonify, redirect, render_template, request
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_SECONDS = 300
+BROWSER_SESSION_SECONDS = 3600
 HOSTED_COOKIE = "cognito-hosted-session"
 AUTHORIZE_PARAMS = (
     "response_type",
@@ -46,9 +48,9 @@ AUTHORIZE_PARAMS = (
 class ProtocolError(Exception):
     """A request the hosted login refuses; ``error`` is the OAuth error code."""
 
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(self, error: str, description: str, status: int = 400, redirect: dict | None = None) -> None:
         super().__init__(description)
-        self.error, self.description, self.status = error, description, status
+        self.error, self.description, self.status, self.redirect = error, description, status, redirect
 
 
 @dataclass
@@ -62,14 +64,24 @@ class Grant:
     expires_at: float = field(default_factory=lambda: time.time() + CODE_SECONDS)
 
 
+@dataclass
+class BrowserSession:
+    """The hosted login's own session cookie: like Cognito's, it lasts an hour and outlives GlobalSignOut."""
+
+    username: str
+    auth_time: int
+    expires_at: float = field(default_factory=lambda: time.time() + BROWSER_SESSION_SECONDS)
+
+
 class HostedLoginState:
     """What the hosted login remembers: codes, browser sessions, refresh-token owners, revocations, pending codes."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.codes: dict[str, Grant] = {}
-        self.browser_sessions: dict[str, str] = {}  # cookie -> username
+        self.browser_sessions: dict[str, BrowserSession] = {}  # cookie -> who signed in, and when
         self.refresh_owners: dict[str, str] = {}  # refresh token -> username
+        self.issued_access: dict[str, list[str]] = {}  # refresh token -> access tokens issued with it
         self.revoked: set[str] = set()
         self.confirmations: dict[str, dict[str, str]] = {}  # ticket -> email, password, code
 
@@ -84,8 +96,9 @@ def _secret_hash(client: dict, username: str) -> dict[str, str]:
     return {"SECRET_HASH": base64.b64encode(digest).decode()}
 
 
-def _with_nonce(id_token: str, nonce: str) -> str:
-    """The emulated Cognito's ID token with ``nonce`` added, re-signed with the emulator's own key."""
+def _reissued(id_token: str, extra: dict[str, Any]) -> str:
+    """The emulated Cognito's ID token with claims Cognito would add (``nonce``, the original ``auth_time``
+    of a hosted session), re-signed with the emulator's own key."""
     import json
 
     import jwt
@@ -93,7 +106,27 @@ def _with_nonce(id_token: str, nonce: str) -> str:
 
     key = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(load_resource("cognitoidp/resources/jwks-private.json")))
     claims = jwt.decode(id_token, options={"verify_signature": False})
-    return jwt.encode(claims | {"nonce": nonce}, key, algorithm="RS256", headers={"kid": "dummy"})
+    return jwt.encode(claims | extra, key, algorithm="RS256", headers={"kid": "dummy"})
+
+
+def _mint_in_emulator(pool_id: str, client_id: str, username: str) -> dict | None:
+    """Fresh tokens for a user without a password, as Cognito's hosted session issues them.
+
+    Cognito's API has no call for this, so when moto runs in this process (`make run`, mock_aws) its
+    backend mints them; None when the emulator is elsewhere.
+    """
+    try:
+        from moto.cognitoidp.models import cognitoidp_backends
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        pool = cognitoidp_backends[DEFAULT_ACCOUNT_ID][pool_id.split("_", 1)[0]].user_pools.get(pool_id)
+    except (ImportError, KeyError):
+        return None
+    if pool is None:
+        return None
+    refresh_token, _ = pool.create_refresh_token(client_id, username)
+    access_token, id_token, expires_in = pool.create_tokens_from_refresh_token(refresh_token)
+    return {"IdToken": id_token, "AccessToken": access_token, "RefreshToken": refresh_token, "ExpiresIn": expires_in}
 
 
 def create_app(session: Any, pool_id: str) -> Flask:
@@ -122,33 +155,42 @@ def create_app(session: Any, pool_id: str) -> Flask:
         client = app_client(params.get("client_id", ""))
         if params.get("redirect_uri") not in client.get("CallbackURLs", []):
             raise ProtocolError("redirect_mismatch", "redirect_uri is not a callback URL of this client")
+        # From here on the redirect_uri is trusted, so errors go back to it, as OAuth 2.0 says.
+        back = {"redirect_uri": params["redirect_uri"], "state": params.get("state", "")}
         if params.get("response_type") != "code" or "code" not in client.get("AllowedOAuthFlows", []):
-            raise ProtocolError("unsupported_response_type", "only the code flow is enabled for this client")
+            raise ProtocolError("unsupported_response_type", "only the code flow is enabled", redirect=back)
         scopes = set(params.get("scope", "openid").split())
         if not scopes <= set(client.get("AllowedOAuthScopes", [])):
-            raise ProtocolError("invalid_scope", "a requested scope is not allowed for this client")
+            raise ProtocolError("invalid_scope", "a requested scope is not allowed for this client", redirect=back)
         if params.get("code_challenge") and params.get("code_challenge_method") != "S256":
-            raise ProtocolError("invalid_request", "code_challenge_method must be S256")
+            raise ProtocolError("invalid_request", "code_challenge_method must be S256", redirect=back)
         return params, client
 
-    def issue_code(params: dict[str, str], client: dict, username: str, tokens: dict) -> Response:
-        """Hand an authorization code back to the app's callback, and remember the browser."""
+    def issue_code(
+        params: dict[str, str], client: dict, username: str, tokens: dict, auth_time: int | None = None
+    ) -> Response:
+        """Hand an authorization code back to the app's callback, and remember the browser for an hour."""
         tokens = dict(tokens)
-        if params.get("nonce"):
-            tokens["IdToken"] = _with_nonce(tokens["IdToken"], params["nonce"])
+        auth_time = auth_time or int(time.time())
+        extra = {"auth_time": auth_time} | ({"nonce": params["nonce"]} if params.get("nonce") else {})
+        tokens["IdToken"] = _reissued(tokens["IdToken"], extra)
         code = secrets.token_urlsafe(32)
         cookie = secrets.token_urlsafe(32)
         with state.lock:
-            state.codes[code] = Grant(
-                client["ClientId"], params["redirect_uri"], params.get("code_challenge", ""), tokens
-            )
-            state.browser_sessions[cookie] = username
-            if tokens.get("RefreshToken"):
-                state.refresh_owners[tokens["RefreshToken"]] = username
+            grant = Grant(client["ClientId"], params["redirect_uri"], params.get("code_challenge", ""), tokens)
+            state.codes[code] = grant
+            state.browser_sessions[cookie] = BrowserSession(username, auth_time)
+            remember_tokens(username, tokens)
         query = {"code": code} | ({"state": params["state"]} if params.get("state") else {})
         response = redirect(f"{params['redirect_uri']}?{urlencode(query)}")
         response.set_cookie(HOSTED_COOKIE, cookie, httponly=True, samesite="Lax")
         return response
+
+    def remember_tokens(username: str, tokens: dict) -> None:
+        """Whose refresh token it is, and which access tokens it issued (revoking it revokes those too)."""
+        if tokens.get("RefreshToken"):
+            state.refresh_owners[tokens["RefreshToken"]] = username
+            state.issued_access.setdefault(tokens["RefreshToken"], []).append(tokens["AccessToken"])
 
     def password_sign_in(client: dict, username: str, password: str) -> dict:
         """USER_PASSWORD_AUTH at the emulated Cognito (it checks the password; moto's SRP does not)."""
@@ -168,37 +210,32 @@ def create_app(session: Any, pool_id: str) -> Flask:
     # Like Cognito's hosted UI, a refused form comes back as the form with its error and status 200.
 
     @app.errorhandler(ProtocolError)
-    def protocol_error(error: ProtocolError) -> tuple[Any, int]:
-        if request.path.startswith("/oauth2/") and request.method == "POST":
-            return jsonify(error=error.error, error_description=error.description), error.status
+    def protocol_error(error: ProtocolError) -> Any:
+        if error.redirect:
+            query = {"error": error.error, "error_description": error.description}
+            query |= {"state": error.redirect["state"]} if error.redirect["state"] else {}
+            return redirect(f"{error.redirect['redirect_uri']}?{urlencode(query)}")
+        if request.path.startswith("/oauth2/") and request.path != "/oauth2/authorize":
+            response = jsonify(error=error.error, error_description=error.description)
+            if error.status == 401:
+                response.headers["WWW-Authenticate"] = f'Bearer error="{error.error}"'
+            return response, error.status
         return render_template("error.html", error=error), error.status
+
+    @app.errorhandler(ParamValidationError)
+    def refused_input(error: ParamValidationError) -> Any:
+        """What Cognito's API would refuse (an empty email, say) comes back as the form's error."""
+        return render_template("error.html", error=ProtocolError("invalid_request", "Please fill in every field.")), 400
 
     @app.get("/oauth2/authorize")
     def authorize() -> Response:
         params, client = authorize_params()
-        username = state.browser_sessions.get(request.cookies.get(HOSTED_COOKIE, ""))
-        if username and enabled(username):
-            refreshed = _silent_sign_in(username, client)
-            if refreshed:
-                return issue_code(params, client, username, refreshed)
+        browser = state.browser_sessions.get(request.cookies.get(HOSTED_COOKIE, ""))
+        if browser and browser.expires_at > time.time() and enabled(browser.username):
+            tokens = _mint_in_emulator(pool_id, client["ClientId"], browser.username)
+            if tokens:  # single sign-on: no password while the hosted session lasts
+                return issue_code(params, client, browser.username, tokens, auth_time=browser.auth_time)
         return redirect(f"/login?{urlencode(params)}")
-
-    def _silent_sign_in(username: str, client: dict) -> dict | None:
-        """Fresh tokens for a browser that is still signed in at the hosted login (single sign-on)."""
-        owned = [token for token, owner in state.refresh_owners.items() if owner == username]
-        for refresh_token in reversed(owned):
-            if refresh_token in state.revoked:
-                continue
-            try:
-                result = cognito.initiate_auth(
-                    ClientId=client["ClientId"],
-                    AuthFlow="REFRESH_TOKEN_AUTH",
-                    AuthParameters={"REFRESH_TOKEN": refresh_token} | _secret_hash(client, username),
-                )["AuthenticationResult"]
-            except cognito.exceptions.NotAuthorizedException:
-                continue
-            return result | {"RefreshToken": refresh_token}
-        return None
 
     @app.route("/login", methods=["GET", "POST"])
     def login() -> Any:
@@ -386,6 +423,8 @@ def create_app(session: Any, pool_id: str) -> Flask:
             )["AuthenticationResult"]
         except cognito.exceptions.NotAuthorizedException:
             raise ProtocolError("invalid_grant", "Invalid Refresh Token") from None
+        with state.lock:
+            state.issued_access.setdefault(refresh_token, []).append(result["AccessToken"])
         return _oauth_tokens(result)
 
     @app.post("/oauth2/revoke")
@@ -396,27 +435,37 @@ def create_app(session: Any, pool_id: str) -> Flask:
             raise ProtocolError("invalid_request", "token is missing")
         with state.lock:
             state.revoked.add(token_value)
+            state.revoked.update(state.issued_access.pop(token_value, []))  # and the tokens it issued
         return Response(status=200)
 
     @app.get("/logout")
     def logout() -> Response:
+        """End the hosted session, then go to logout_uri, or (the other documented form) to sign in again."""
         client = app_client(request.args.get("client_id", ""))
         logout_uri = request.args.get("logout_uri", "")
-        if logout_uri not in client.get("LogoutURLs", []):
-            raise ProtocolError("invalid_request", "logout_uri is not a sign-out URL of this client")
+        if logout_uri:
+            if logout_uri not in client.get("LogoutURLs", []):
+                raise ProtocolError("invalid_request", "logout_uri is not a sign-out URL of this client")
+            target = logout_uri
+        else:
+            params, _ = authorize_params()  # redirect_uri + response_type: sign out, then the login page
+            target = f"/login?{urlencode(params)}"
         with state.lock:
             state.browser_sessions.pop(request.cookies.get(HOSTED_COOKIE, ""), None)
-        response = redirect(logout_uri)
+        response = redirect(target)
         response.delete_cookie(HOSTED_COOKIE)
         return response
 
-    @app.get("/oauth2/userInfo")
+    @app.route("/oauth2/userInfo", methods=["GET", "POST"])
     def user_info() -> Any:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             raise ProtocolError("invalid_token", "a Bearer access token is required", 401)
+        access_token = header.removeprefix("Bearer ")
+        if access_token in state.revoked:
+            raise ProtocolError("invalid_token", "the access token has been revoked", 401)
         try:
-            user = cognito.get_user(AccessToken=header.removeprefix("Bearer "))
+            user = cognito.get_user(AccessToken=access_token)
         except cognito.exceptions.NotAuthorizedException:
             raise ProtocolError("invalid_token", "the access token is not valid", 401) from None
         attributes = {attribute["Name"]: attribute["Value"] for attribute in user["UserAttributes"]}

@@ -43,28 +43,49 @@ def tables() -> list[dict]:
         },
         {
             "TableName": table_name("RECORDS_TABLE"),
-            "KeySchema": [
-                {"AttributeName": "owner", "KeyType": "HASH"},
-                {"AttributeName": "record_id", "KeyType": "RANGE"},
-            ],
-            "AttributeDefinitions": [
-                {"AttributeName": "owner", "AttributeType": "S"},
-                {"AttributeName": "record_id", "AttributeType": "S"},
-                {"AttributeName": "updated_key", "AttributeType": "S"},
-            ],
+            "KeySchema": [{"AttributeName": "record_id", "KeyType": "HASH"}],
+            "AttributeDefinitions": _string_attributes(
+                "record_id", "owner", "owner_status", "status", "kind", "updated_key"
+            ),
             "GlobalSecondaryIndexes": [
-                {
-                    "IndexName": "by_owner_updated",
-                    "KeySchema": [
-                        {"AttributeName": "owner", "KeyType": "HASH"},
-                        {"AttributeName": "updated_key", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
+                _index(name, partition, "updated_key")
+                for name, partition in (
+                    ("by_owner", "owner"),
+                    ("by_owner_status", "owner_status"),
+                    ("by_status", "status"),
+                    ("by_all", "kind"),
+                )
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+        {
+            "TableName": table_name("AUDIT_TABLE"),
+            "KeySchema": [
+                {"AttributeName": "subject", "KeyType": "HASH"},
+                {"AttributeName": "event", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": _string_attributes("subject", "event", "owner", "log", "deleted_kind"),
+            "GlobalSecondaryIndexes": [
+                _index("by_owner", "owner", "event"),
+                _index("by_time", "log", "event"),
+                _index("deleted", "deleted_kind", "event"),
             ],
             "BillingMode": "PAY_PER_REQUEST",
         },
     ]
+
+
+def _string_attributes(*names: str) -> list[dict]:
+    return [{"AttributeName": name, "AttributeType": "S"} for name in names]
+
+
+def _index(name: str, partition: str, sort: str) -> dict:
+    """A GSI projecting every attribute: list pages read whole records from one Query."""
+    return {
+        "IndexName": name,
+        "KeySchema": [{"AttributeName": partition, "KeyType": "HASH"}, {"AttributeName": sort, "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "ALL"},
+    }
 
 
 def user_pool() -> dict:

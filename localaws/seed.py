@@ -59,49 +59,33 @@ def seed_accounts(cognito: Any, pool_id: str) -> dict[str, str]:
 
 
 SAMPLE_RECORDS = (
-    ("Quarterly supplier invoice", "open", "Check the totals against the purchase order.", "1250.40", ["finance"]),
-    ("Renew the office lease", "in_progress", "Landlord wants an answer by the end of the month.", "0", ["office"]),
-    ("Team offsite budget", "done", "Approved by the board.", "3400.00", ["team", "finance"]),
+    ("Quarterly supplier invoice", "open", "Check the totals against the purchase order.", "1250.40", {"finance"}),
+    ("Renew the office lease", "in_progress", "Landlord wants an answer by the end of the month.", "0", {"office"}),
+    ("Team offsite budget", "done", "Approved by the board.", "3400.00", {"team", "finance"}),
 )
 
 
-def seed_records(dynamodb: Any, owner_sub: str) -> int:
-    """A few sample records for ``owner_sub``, with fixed ids so that a second run adds nothing."""
-    table = resources.table_name("RECORDS_TABLE")
+def seed_records(dynamodb: Any, owner_sub: str, owner_email: str) -> int:
+    """A few sample records for an account, made by the app's own store (so they are shaped and audited as
+    the app makes them), with fixed ids so that a second run adds nothing."""
+    from webapp.records.store import AlreadyCreated, RecordStore
+
+    store = RecordStore(dynamodb, resources.table_name("RECORDS_TABLE"), resources.table_name("AUDIT_TABLE"))
     written = 0
-    now = dt.datetime.now(dt.UTC)
+    today = dt.datetime.now(dt.UTC).date()
     for index, (title, status, notes, amount, tags) in enumerate(SAMPLE_RECORDS):
         record_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sample:{owner_sub}:{index}"))
-        updated = (now - dt.timedelta(days=index)).isoformat(timespec="seconds")
-        item = {
-            "owner": owner_sub,
-            "record_id": record_id,
+        values = {
             "title": title,
             "status": status,
-            "notes": notes,
             "amount": Decimal(amount),
-            "due": (now.date() + dt.timedelta(days=7 * (index + 1))).isoformat(),
-            "tags": set(tags),
-            "created_at": updated,
-            "updated_at": updated,
-            "updated_key": f"{updated}#{record_id}",
-            "version": 1,
+            "due": today + dt.timedelta(days=7 * (index + 1)),
+            "notes": notes,
+            "tags": tags,
         }
         try:
-            dynamodb.put_item(
-                TableName=table,
-                Item=_serialize(item),
-                ConditionExpression="attribute_not_exists(record_id)",
-            )
+            store.create(owner_sub, owner_email, {"sub": owner_sub, "email": owner_email}, values, record_id)
             written += 1
-        except dynamodb.exceptions.ConditionalCheckFailedException:
+        except AlreadyCreated:
             pass
     return written
-
-
-def _serialize(item: dict) -> dict:
-    """Plain Python values to DynamoDB's typed JSON."""
-    from boto3.dynamodb.types import TypeSerializer
-
-    serializer = TypeSerializer()
-    return {key: serializer.serialize(value) for key, value in item.items()}

@@ -100,8 +100,8 @@ def prepare(endpoint: str, app_url: str, login_url: str) -> tuple[Any, dict[str,
     session = boto3.session.Session(region_name=os.environ["AWS_REGION"])
     provisioned = provisioning.provision(session, app_url)
     subs = seed.seed_accounts(session.client("cognito-idp"), provisioned["COGNITO_USER_POOL_ID"])
-    for sub in subs.values():
-        seed.seed_records(session.client("dynamodb"), sub)
+    for email, sub in subs.items():
+        seed.seed_records(session.client("dynamodb"), sub, email)
     pool_id = provisioned["COGNITO_USER_POOL_ID"]
     provisioned |= {
         "COGNITO_DOMAIN": login_url,

@@ -36,12 +36,15 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = DEBUG_ONLY_SECRET_KEY
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # CSRF tokens live in the server-side session, which has its own lifetimes: no separate clock that
+    # would make "Sign out" fail on a page left open for an hour.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     logging.getLogger("webapp").setLevel(app.config["LOG_LEVEL"])
 
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects and the app's own per-process helpers."""
-    from webapp import auth, aws, errors, headers, sessions, templating
+    from webapp import auth, aws, errors, headers, records, sessions, templating
     from webapp.extensions import csrf
 
     csrf.init_app(app)
@@ -50,14 +53,16 @@ def register_extensions(app: Flask) -> None:
     headers.init_app(app)
     sessions.init_app(app)
     auth.init_app(app)
+    records.init_app(app)
 
     templating.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per page group; imported here so that nothing imports the app object."""
-    from webapp import account, auth, main
+    from webapp import account, auth, main, records
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(records.bp)

@@ -31,6 +31,20 @@ class Cognito:
         """Invalidate every refresh token of the user the access token belongs to."""
         self._call("global_sign_out", AccessToken=access_token)
 
+    def find_by_email(self, email: str) -> dict[str, str] | None:
+        """The user whose email is exactly ``email`` (ListUsers with a filter: never a walk through every user)."""
+        if '"' in email or "\\" in email:
+            return None  # cannot be in a valid email, and would break the filter's quoting
+        answer = self._call("list_users", UserPoolId=self.pool_id, Filter=f'email = "{email}"', Limit=1)
+        for user in answer.get("Users", []):
+            attributes = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
+            return {
+                "sub": attributes.get("sub", ""),
+                "email": attributes.get("email", ""),
+                "username": user["Username"],
+            }
+        return None
+
     def _call(self, operation: str, **kwargs: Any) -> dict:
         from botocore.exceptions import BotoCoreError, ClientError
 

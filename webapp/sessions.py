@@ -45,8 +45,11 @@ class SessionStore:
         item = self._call("get_item", TableName=self.table, Key={"sid": {"S": key}}, ConsistentRead=True).get("Item")
         if not item:
             return None
+        data = json.loads(item["data"]["S"])
+        if not isinstance(data, dict):
+            raise ValueError("session data is not an object")
         return {
-            "data": json.loads(item["data"]["S"]),
+            "data": data,
             "user_sub": item.get("user_sub", {}).get("S", ""),
             "created_at": int(item["created_at"]["N"]),
             "last_seen": int(item["last_seen"]["N"]),
@@ -102,6 +105,25 @@ class SessionStore:
             start = page.get("LastEvaluatedKey")
             if not start:
                 return deleted
+
+    def mark_signed_out(self, user_sub: str, at: int, keep_seconds: int) -> None:
+        """Remember when a user was signed out everywhere: sign-ins authenticated before then are refused.
+
+        Cognito's GlobalSignOut leaves the hosted login's own session cookie alive, which would otherwise
+        sign another device straight back in without a password.
+        """
+        item = {
+            "sid": {"S": f"signed-out#{user_sub}"},
+            "signed_out_at": {"N": str(at)},
+            "expires_at": {"N": str(at + keep_seconds)},
+        }
+        self._call("put_item", TableName=self.table, Item=item)
+
+    def signed_out_at(self, user_sub: str) -> int:
+        """When the user was last signed out everywhere (0: never, or long enough ago to be forgotten)."""
+        key = {"sid": {"S": f"signed-out#{user_sub}"}}
+        item = self._call("get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item", {})
+        return int(item.get("signed_out_at", {}).get("N", "0"))
 
     def _call(self, operation: str, **kwargs: Any) -> dict:
         """One DynamoDB call; ClientError and connection failures become SessionStoreError, logged once here."""
@@ -188,18 +210,25 @@ class DynamoDBSessionInterface(SessionInterface):
             return ServerSession()
         try:
             with app.app_context():
-                record = store().load(hash_id(session_id))
+                return self._load(app, session_id)
         except SessionStoreError:
             unavailable = ServerSession()
             unavailable.unavailable = True
             return unavailable
+
+    def _load(self, app: Flask, session_id: str) -> ServerSession:
+        """The stored session, or an empty one when it is missing, expired (then deleted) or malformed."""
+        try:
+            record = store().load(hash_id(session_id))
+        except (KeyError, ValueError, TypeError) as error:  # an item this code did not write: ignore it
+            log.warning("ignoring a malformed session item: %s", type(error).__name__)
+            return ServerSession()
         if record is None:
             return ServerSession()
         idle, absolute = self._lifetimes(app)
         now = int(time.time())
         if now - record["last_seen"] > idle or now - record["created_at"] > absolute:
-            with app.app_context():
-                store().delete(hash_id(session_id))
+            store().delete(hash_id(session_id))
             return ServerSession()
         return ServerSession(record["data"], session_id, record["created_at"], record["last_seen"])
 
@@ -268,8 +297,14 @@ def _request_is_secure() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """Replace Flask's cookie session with the DynamoDB one; an unreadable store answers 503, not 500."""
+    """Replace Flask's cookie session with the DynamoDB one; an unavailable store answers 503, not 500."""
     app.session_interface = DynamoDBSessionInterface()
+
+    from werkzeug.exceptions import ServiceUnavailable
+
+    from webapp.errors import render_error
+
+    app.register_error_handler(SessionStoreError, lambda error: render_error(ServiceUnavailable()))
 
     @app.before_request
     def refuse_when_sessions_are_unavailable() -> None:

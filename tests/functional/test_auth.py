@@ -12,8 +12,9 @@ ADMIN, ADMIN_PASSWORD = "admin@example.com", "Admin-Passw0rd"
 
 
 def session_items(aws):
-    """Every item in the sessions table."""
-    return aws["session"].client("dynamodb").scan(TableName="webapp-sessions")["Items"]
+    """Every session in the sessions table (not the signed-out markers kept beside them)."""
+    items = aws["session"].client("dynamodb").scan(TableName="webapp-sessions")["Items"]
+    return [item for item in items if "data" in item]
 
 
 def test_protected_pages_send_anonymous_visitors_to_sign_in_and_remember_where_they_were_going(client):
@@ -99,7 +100,7 @@ def test_static_files_and_the_health_check_cost_no_session_read(visitor, account
     ("query", "reason"),
     [
         ("state=forged&code=abc", "unknown, reused or expired state"),
-        ("error=access_denied&state=x", "the hosted login answered access_denied"),
+        ("error=access_denied&state=x", "the hosted login answered 'access_denied'"),
         ("", "unknown, reused or expired state"),
     ],
 )
@@ -267,3 +268,79 @@ def test_when_the_sign_in_cannot_be_saved_nobody_is_signed_in_and_the_page_says_
     assert "Location" not in response.headers
     assert "Set-Cookie" not in response.headers
     assert all("user_sub" not in item for item in session_items(aws))
+
+
+def test_a_callback_without_a_pending_sign_in_writes_nothing(client, aws):
+    response = client.get("/auth/callback?state=x&code=y")
+    assert response.status_code == 400
+    assert "Set-Cookie" not in response.headers
+    assert session_items(aws) == []
+
+
+def test_sign_out_still_works_on_a_page_left_open_for_more_than_an_hour(visitor, accounts, client, monkeypatch):
+    visitor.sign_in(USER, USER_PASSWORD)
+    token = csrf_token(client)
+    later = time.time() + 65 * 60  # past Flask-WTF's default one-hour token limit, within the idle lifetime
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert client.post("/auth/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/account").status_code == 302
+
+
+def test_a_malformed_session_item_is_no_session_not_a_crash(visitor, accounts, client, aws):
+    visitor.sign_in(USER, USER_PASSWORD)
+    [item] = session_items(aws)
+    del item["last_seen"]
+    aws["session"].client("dynamodb").put_item(TableName="webapp-sessions", Item=item)
+    response = client.get("/account")
+    assert response.status_code == 302  # signed out, sent to sign in
+
+
+def test_an_expired_session_whose_deletion_fails_is_a_503(visitor, accounts, client, app, monkeypatch):
+    visitor.sign_in(USER, USER_PASSWORD)
+    later = time.time() + 3 * 3600  # past the idle lifetime
+    monkeypatch.setattr(time, "time", lambda: later)
+    failing_dynamodb(app, monkeypatch, "DeleteItem")
+    assert client.get("/account").status_code == 503
+
+
+def test_sign_out_everywhere_is_a_503_when_sessions_cannot_be_deleted(visitor, accounts, client, app, monkeypatch):
+    visitor.sign_in(USER, USER_PASSWORD)
+    token = csrf_token(client)
+    failing_dynamodb(app, monkeypatch, "Query")
+    assert client.post("/account/sign-out-everywhere", data={"csrf_token": token}).status_code == 503
+
+
+def test_a_cognito_outage_during_renewal_is_a_503_and_keeps_the_session(visitor, accounts, client, app, monkeypatch):
+    from webapp.auth.oauth import OAuthError
+
+    visitor.sign_in(USER, USER_PASSWORD)
+    expire_tokens(client)
+
+    def outage(refresh_token):
+        raise OAuthError("http_502")
+
+    monkeypatch.setattr(app.extensions["hosted_login"], "refresh", outage)
+    assert client.get("/account").status_code == 503
+    monkeypatch.undo()
+    assert client.get("/account").status_code == 200
+
+
+def test_after_sign_out_everywhere_the_hosted_session_cannot_sign_another_device_back_in(visitor, accounts, app, aws):
+    from tests.conftest import HostedLoginBrowser
+
+    other_device = HostedLoginBrowser(app.test_client())
+    other_device.sign_in(USER, USER_PASSWORD)
+    time.sleep(1.1)  # auth_time has a one-second resolution
+    visitor.sign_in(USER, USER_PASSWORD)
+    visitor.client.post("/account/sign-out-everywhere", data={"csrf_token": csrf_token(visitor.client)})
+    # The other device's hosted-login cookie is still alive (as Cognito's is): it gets a code without a password.
+    params = other_device.start("/auth/login?next=/account")
+    silent = other_device.login_site.get(
+        f"{app.config['COGNITO_DOMAIN']}/oauth2/authorize", params=params, allow_redirects=False
+    )
+    assert "/auth/callback?code=" in silent.headers["Location"]
+    refused = other_device.callback(silent.headers["Location"])
+    assert refused.location.startswith(f"{app.config['COGNITO_DOMAIN']}/logout?")
+    assert other_device.client.get("/account").status_code == 302
+    assert other_device.sign_in(USER, USER_PASSWORD).status_code == 302  # with the password it works again
+    assert other_device.client.get("/account").status_code == 200

@@ -88,6 +88,6 @@ def test_seeding_twice_keeps_one_account_each_and_adds_no_duplicate_records(aws)
     dynamodb = aws["session"].client("dynamodb")
     subs = seed.seed_accounts(cognito, aws["COGNITO_USER_POOL_ID"])
     assert seed.seed_accounts(cognito, aws["COGNITO_USER_POOL_ID"]) == subs
-    assert seed.seed_records(dynamodb, subs["user@example.com"]) == len(seed.SAMPLE_RECORDS)
-    assert seed.seed_records(dynamodb, subs["user@example.com"]) == 0
+    assert seed.seed_records(dynamodb, subs["user@example.com"], "user@example.com") == len(seed.SAMPLE_RECORDS)
+    assert seed.seed_records(dynamodb, subs["user@example.com"], "user@example.com") == 0
     assert len(cognito.list_users(UserPoolId=aws["COGNITO_USER_POOL_ID"])["Users"]) == 2

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -32,6 +33,8 @@ def sign_out_everywhere() -> Response:
         log.warning("global sign-out failed for %s: %s", current_user.sub, error)
         flash("Signing out on other devices failed at Cognito; nothing was changed. Please try again.", "error")
         return redirect(url_for("account.index"))
+    keep = current_app.config["SESSION_MAX_HOURS"] * 3600 + 24 * 3600  # outlives every token and session
+    store().mark_signed_out(current_user.sub, int(time.time()), keep)
     deleted = store().delete_all_for_user(current_user.sub)
     log.info("signed out everywhere: %s (%d sessions)", current_user.sub, deleted)
     end_session()

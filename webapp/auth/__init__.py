@@ -10,7 +10,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
@@ -19,6 +19,7 @@ from webapp.auth.guards import is_public, public, safe_next
 from webapp.auth.oauth import Attempt, HostedLogin, OAuthError
 from webapp.auth.tokens import IdTokenVerifier, TokenError
 from webapp.auth.users import User, load_user
+from webapp.sessions import store
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 ATTEMPT_SECONDS = 600  # how long a sign-in attempt (state, nonce, PKCE verifier) stays usable
 MAX_ATTEMPTS = 5  # several tabs may each start a sign-in; keep the newest few
 RENEW_SECONDS_BEFORE_EXPIRY = 60
+# Answers of the token endpoint that mean "try again later", not "no".
+OAUTH_OUTAGES = {"unreachable", "invalid_response", "http_500", "http_502", "http_503", "http_504", "http_429"}
 
 
 def hosted_login() -> HostedLogin:
@@ -96,10 +99,11 @@ def callback() -> Any:
     """Finish a sign-in: check state, exchange the code (with the PKCE verifier), verify the ID token."""
     pending = dict(session.get("oauth") or {})
     attempt = pending.pop(request.args.get("state", ""), None)
-    if pending != session.get("oauth"):
-        session["oauth"] = pending  # each attempt is usable once
+    if attempt is not None:
+        session["oauth"] = pending  # each attempt is usable once (and no write when nothing was pending)
     if request.args.get("error"):
-        return _refuse(f"the hosted login answered {request.args['error']}", "Sign-in was cancelled or refused.")
+        answered = request.args["error"][:100]
+        return _refuse(f"the hosted login answered {answered!r}", "Sign-in was cancelled or refused.")
     if attempt is None or time.time() - attempt["started_at"] > ATTEMPT_SECONDS:
         return _refuse("unknown, reused or expired state", "This sign-in link has expired or was already used.")
     code = request.args.get("code", "")
@@ -112,8 +116,18 @@ def callback() -> Any:
         return _refuse(f"code exchange failed: {error}", "The sign-in could not be completed.")
     except (TokenError, KeyError) as error:
         return _refuse(f"ID token refused: {error}", "The sign-in could not be verified.")
+    if int(claims.get("auth_time", claims["iat"])) < store().signed_out_at(str(claims["sub"])):
+        return _reauthenticate(str(claims["sub"]))
     _start_user_session(User.from_claims(claims), tokens)
     return redirect(app_path(attempt["next"]))
+
+
+def _reauthenticate(sub: str) -> Response:
+    """The hosted login signed the browser in from a session older than the user's "sign out everywhere":
+    end that hosted session too, and ask for the password again."""
+    log.warning("sign-in refused: authenticated before %s signed out everywhere", sub)
+    flash("You were signed out everywhere, so please sign in again with your password.", "warning")
+    return redirect(hosted_login().logout_url(url_for("main.index", _external=True)))
 
 
 def _refuse(reason: str, message: str) -> tuple[str, int]:
@@ -188,14 +202,17 @@ def renew_tokens_if_needed() -> Response | None:
         if claims["sub"] != current_user.sub:
             raise TokenError("renewed token names another user")
     except OAuthError as error:
-        if error.error == "unreachable":
+        if error.error in OAUTH_OUTAGES:  # Cognito is down, not saying no: keep the session, try later
             log.warning("token renewal failed: %s", error)
-            from flask import abort
-
             abort(503)
         return _renewal_refused(str(error))
-    except (TokenError, KeyError) as error:
+    except TokenError as error:
+        if str(error).startswith("signing key:"):  # the JWKS could not be fetched: an outage too
+            log.warning("token renewal failed: %s", error)
+            abort(503)
         return _renewal_refused(str(error))
+    except KeyError as error:
+        return _renewal_refused(f"missing {error}")
     user = User.from_claims(claims, signed_in_at=current_user.signed_in_at)
     session["user"] = user.to_session()  # groups may have changed since sign-in
     session["tokens"] = _token_record(fresh, refresh_token=tokens["refresh_token"])

@@ -1,0 +1,115 @@
+"""The record form, built from the declaration in schema.py (WTForms through Flask-WTF, so CSRF included)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, Field, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from webapp.records import schema
+
+TAG = re.compile(r"^[^\W_][\w -]*$")
+
+
+class TagsField(StringField):
+    """Comma-separated labels in the form, a set of lower-case tags in Python."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        raw = valuelist[0] if valuelist else ""
+        self.raw_text = raw
+        self.data = {" ".join(tag.split()).lower() for tag in str(raw).split(",") if tag.strip()}
+
+    def _value(self) -> str:
+        if getattr(self, "raw_text", None) is not None and self.errors:
+            return self.raw_text  # what the user typed, when it is being sent back to be fixed
+        return ", ".join(sorted(self.data or ()))
+
+
+def _tags_valid(declared: schema.Field):
+    """At most ``max_items`` tags of at most ``max_length`` characters, each of letters, digits, spaces, hyphens."""
+
+    def validate(form: FlaskForm, field: TagsField) -> None:
+        tags = field.data or set()
+        if len(tags) > declared.max_items:
+            raise ValidationError(f"Use at most {declared.max_items} tags (you have {len(tags)}).")
+        for tag in sorted(tags):
+            if len(tag) > declared.max_length:
+                raise ValidationError(f"Tag “{tag[:40]}” is longer than {declared.max_length} characters.")
+            if not TAG.match(tag):
+                raise ValidationError(f"Tag “{tag[:40]}” may only use letters, digits, spaces and hyphens.")
+
+    return validate
+
+
+def _decimal_valid(declared: schema.Field):
+    """A finite number with no more decimal places than declared (DecimalField would round silently)."""
+
+    def validate(form: FlaskForm, field: DecimalField) -> None:
+        if field.data is None:
+            return
+        if not field.data.is_finite():
+            raise ValidationError("Enter a number.")
+        if field.data.as_tuple().exponent < -declared.places:
+            raise ValidationError(f"Use at most {declared.places} decimal places.")
+
+    return validate
+
+
+def _wtforms_field(declared: schema.Field) -> Field:
+    """The WTForms field for one declared field, with its validators and help text."""
+    presence = [DataRequired(message=f"{declared.label} is required.")] if declared.required else [Optional()]
+    common = {"label": declared.label, "description": declared.help}
+    if declared.kind in ("text", "longtext"):
+        field_class = StringField if declared.kind == "text" else TextAreaField
+        length = Length(max=declared.max_length, message=f"Use at most {declared.max_length:,} characters.")
+        return field_class(validators=[*presence, length], filters=[_strip], **common)
+    if declared.kind == "choice":
+        choices = list(declared.choices) if declared.required else [("", "—"), *declared.choices]
+        required = [InputRequired(message=f"Choose a {declared.label.lower()}.")] if declared.required else []
+        return SelectField(choices=choices, validators=required, validate_choice=True, **common)
+    if declared.kind == "decimal":
+        bounds = NumberRange(
+            min=declared.minimum,
+            max=declared.maximum,
+            message=f"Enter a number from {declared.minimum:,} to {declared.maximum:,}.",
+        )
+        return DecimalField(places=None, validators=[Optional(), _decimal_valid(declared), bounds], **common)
+    if declared.kind == "date":
+        return DateField(format="%Y-%m-%d", validators=presence, **common)
+    return TagsField(validators=[_tags_valid(declared)], **common)
+
+
+def _strip(value: Any) -> Any:
+    """Leading and trailing white space is never meant."""
+    return value.strip() if isinstance(value, str) else value
+
+
+@cache
+def record_form_class() -> type[FlaskForm]:
+    """The form class, built once per process from the declaration."""
+    attributes: dict[str, Any] = {field.name: _wtforms_field(field) for field in schema.FIELDS}
+    attributes["version"] = HiddenField()
+    attributes["submission_id"] = HiddenField()
+    return type("RecordForm", (FlaskForm,), attributes)
+
+
+def values(form: FlaskForm) -> dict[str, Any]:
+    """The declared fields' values from a validated form, with "not set" as None."""
+    result: dict[str, Any] = {}
+    for field in schema.FIELDS:
+        value = form[field.name].data
+        if field.kind == "decimal" and value is not None:
+            value = Decimal(value)
+        result[field.name] = None if schema.empty(value) else value
+    return result
+
+
+def expected_version(form: FlaskForm) -> int | None:
+    """The version the user's edit was based on; None when the form did not carry one we can read."""
+    raw = form.version.data or ""
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None

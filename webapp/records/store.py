@@ -1,0 +1,532 @@
+"""The records and their history in DynamoDB: every access pattern the pages use, and nothing else.
+
+Table design (README has the same, with the page that uses each pattern):
+
+- records table, key ``record_id``. A foreign id costs one GetItem and looks exactly like a missing one.
+  List indexes, all sorted by ``updated_key`` (``<updated_at>#<record_id>``, newest first):
+  ``by_owner`` (owner), ``by_owner_status`` (``<owner>#<status>``), ``by_status`` (status, for admins),
+  ``by_all`` (``kind`` = "record", for admins). A list page is one Query on the index that matches its
+  filters, reading at most page size + 1 items; only a title search keeps querying, bounded.
+  Per-status counters live in items ``stats#<owner>`` and ``stats#all`` (in no index).
+- audit table, key ``subject`` (``record#<id>``) + ``event`` (``<at>#<uuid>``): the history. Indexes
+  ``by_owner`` (recent activity), ``by_time`` (everything, for admins) and the sparse ``deleted`` (delete
+  entries not yet restored).
+
+Every change is one TransactWriteItems: the record (conditional on its version), its audit entry and the
+counters, so nothing is ever half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from webapp.records import schema
+
+log = logging.getLogger(__name__)
+
+MAX_SEARCH_QUERIES = 10  # a title search reads at most this many pages of size + 1 before it stops
+UNAVAILABLE_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+}
+
+
+class RecordsError(Exception):
+    """Base of the data layer's errors."""
+
+
+class RecordsUnavailable(RecordsError):
+    """DynamoDB is throttling, failing or unreachable: nothing was written; try again later."""
+
+
+class RecordNotFound(RecordsError):
+    """No such record (or not one this user may see: the two are the same to the caller)."""
+
+
+class VersionConflict(RecordsError):
+    """The record changed since the user opened it; ``current`` is what it is now (None when deleted)."""
+
+    def __init__(self, current: Record | None) -> None:
+        super().__init__("the record changed since it was read")
+        self.current = current
+
+
+class AlreadyCreated(RecordsError):
+    """A resubmitted create form: the record it made the first time is ``existing``."""
+
+    def __init__(self, existing: Record) -> None:
+        super().__init__("this form was already submitted")
+        self.existing = existing
+
+
+@dataclass
+class Record:
+    """One record: its declared fields in ``values``, and the bookkeeping around them."""
+
+    record_id: str
+    owner: str
+    owner_email: str
+    version: int
+    created_at: str
+    updated_at: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return str(self.values.get("title") or "")
+
+    @property
+    def status(self) -> str:
+        return str(self.values.get("status") or "")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What a list page shows: whose records (None: everyone's), which status, which words in the title."""
+
+    owner: str | None
+    status: str | None = None
+    search: str = ""
+
+    def index(self) -> tuple[str, str, str]:
+        """(index name, partition attribute, partition value) of the index designed for these filters."""
+        if self.owner and self.status:
+            return "by_owner_status", "owner_status", f"{self.owner}#{self.status}"
+        if self.owner:
+            return "by_owner", "owner", self.owner
+        if self.status:
+            return "by_status", "status", self.status
+        return "by_all", "kind", "record"
+
+
+@dataclass
+class Page:
+    """One page of records and where the pages before and after it start."""
+
+    records: list[Record]
+    next_key: dict | None
+    previous_key: dict | None
+    queries: int
+    items_read: int
+    search_stopped: bool = False  # a search read its bound and stopped short: the next page goes on searching
+
+
+def now_iso() -> str:
+    """UTC now, sortable as text (microseconds keep same-second changes in order)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _serializer() -> tuple[Any, Any]:
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    """Plain values to DynamoDB's typed JSON; unset values are left out (DynamoDB keeps no empty sets)."""
+    serializer, _ = _serializer()
+    item = {}
+    for name, value in values.items():
+        if schema.empty(value):
+            continue
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        item[name] = serializer.serialize(value)
+    return item
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB's typed JSON to plain values; dates come back as dates, numbers as exact Decimals."""
+    _, deserializer = _serializer()
+    return {name: deserializer.deserialize(value) for name, value in item.items()}
+
+
+def declared_values(plain: dict[str, Any]) -> dict[str, Any]:
+    """The declared fields of a stored record, typed as the declaration says."""
+    result = {}
+    for declared in schema.FIELDS:
+        value = plain.get(declared.name)
+        if declared.kind == "date" and isinstance(value, str):
+            value = dt.date.fromisoformat(value)
+        if declared.kind == "tags":
+            value = set(value or ())
+        result[declared.name] = value
+    return result
+
+
+def record_from_item(item: dict[str, Any]) -> Record:
+    plain = from_item(item)
+    return Record(
+        record_id=plain["record_id"],
+        owner=plain["owner"],
+        owner_email=plain.get("owner_email", ""),
+        version=int(plain["version"]),
+        created_at=plain["created_at"],
+        updated_at=plain["updated_at"],
+        values=declared_values(plain),
+    )
+
+
+def record_item(record: Record) -> dict[str, Any]:
+    """The stored item of a record: its values plus the attributes its indexes are keyed on."""
+    status = record.status
+    bookkeeping = {
+        "record_id": record.record_id,
+        "owner": record.owner,
+        "owner_email": record.owner_email,
+        "version": record.version,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "updated_key": f"{record.updated_at}#{record.record_id}",
+        "owner_status": f"{record.owner}#{status}",
+        "kind": "record",
+        "title_search": record.title.casefold(),
+    }
+    return to_item(bookkeeping | {name: record.values.get(name) for name in schema.FIELDS_BY_NAME})
+
+
+def start_key(item: dict[str, Any], query: ListQuery) -> dict[str, Any]:
+    """ExclusiveStartKey for continuing ``query`` after ``item``: the table key plus the index key."""
+    _, partition, _ = query.index()
+    return {name: item[name] for name in ("record_id", partition, "updated_key")}
+
+
+class RecordStore:
+    """Records and their audit trail; takes its boto3 DynamoDB client so tests can point it anywhere."""
+
+    def __init__(self, client: Any, records_table: str, audit_table: str) -> None:
+        self.client = client
+        self.records_table = records_table
+        self.audit_table = audit_table
+
+    # Reading
+
+    def get(self, record_id: str, viewer: str | None) -> Record:
+        """The record, if ``viewer`` may see it (None: an admin, who sees all). One GetItem."""
+        item = self._call("get_item", TableName=self.records_table, Key={"record_id": {"S": record_id}}).get("Item")
+        if not item or "owner" not in item:
+            raise RecordNotFound(record_id)
+        record = record_from_item(item)
+        if viewer is not None and record.owner != viewer:
+            raise RecordNotFound(record_id)
+        return record
+
+    def page(self, query: ListQuery, size: int, start: dict | None = None, backward: bool = False) -> Page:
+        """One page, newest first: one Query (a title search may need several, at most MAX_SEARCH_QUERIES).
+
+        ``backward`` walks from ``start`` towards newer records (the "previous" link).
+        """
+        collected, key, queries, read = [], start, 0, 0
+        while True:
+            answer = self._call("query", **self._query_params(query, size + 1, key, backward))
+            queries += 1
+            read += answer.get("ScannedCount", len(answer["Items"]))
+            collected.extend(answer["Items"])
+            key = answer.get("LastEvaluatedKey")
+            if len(collected) > size or not key or not query.search or queries >= MAX_SEARCH_QUERIES:
+                break
+        full = len(collected) > size
+        shown = collected[:size]
+        # Where the walk goes on past the last item shown; after a stopped search, where DynamoDB stopped.
+        beyond = start_key(shown[-1], query) if full else key
+        stopped = bool(query.search) and not full and key is not None
+        if backward:
+            shown.reverse()
+            next_key, previous_key = (start_key(shown[-1], query) if shown else start), beyond
+        else:
+            next_key, previous_key = beyond, (start_key(shown[0], query) if shown and start else None)
+        records = [record_from_item(item) for item in shown]
+        return Page(records, next_key, previous_key, queries, read, search_stopped=stopped)
+
+    def _query_params(self, query: ListQuery, limit: int, key: dict | None, backward: bool) -> dict[str, Any]:
+        index, partition, value = query.index()
+        params: dict[str, Any] = {
+            "TableName": self.records_table,
+            "IndexName": index,
+            "KeyConditionExpression": "#p = :p",
+            "ExpressionAttributeNames": {"#p": partition},
+            "ExpressionAttributeValues": {":p": {"S": value}},
+            "ScanIndexForward": backward,  # newest first, unless walking back towards newer records
+            "Limit": limit,
+        }
+        if key:
+            params["ExclusiveStartKey"] = key
+        if query.search:
+            params["FilterExpression"] = "contains(#t, :t)"
+            params["ExpressionAttributeNames"]["#t"] = "title_search"
+            params["ExpressionAttributeValues"][":t"] = {"S": query.search.casefold()}
+        return params
+
+    def iterate(self, query: ListQuery, batch: int = 100) -> Iterator[Record]:
+        """Every record matching ``query``, newest first, a page at a time (for streaming exports)."""
+        key = None
+        while True:
+            answer = self._call("query", **self._query_params(query, batch, key, backward=False))
+            for item in answer["Items"]:
+                yield record_from_item(item)
+            key = answer.get("LastEvaluatedKey")
+            if not key:
+                return
+
+    def counts(self, owner: str | None) -> dict[str, int]:
+        """Records per status for one owner, or for everyone: one GetItem on the counters."""
+        key = f"stats#{owner}" if owner else "stats#all"
+        item = self._call("get_item", TableName=self.records_table, Key={"record_id": {"S": key}}).get("Item", {})
+        plain = from_item(item)
+        return {value: max(0, int(plain.get(f"count_{value}", 0))) for value, _ in schema.STATUSES}
+
+    def history(self, record_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The record's audit entries, newest first."""
+        answer = self._call(
+            "query",
+            TableName=self.audit_table,
+            KeyConditionExpression="#s = :s",
+            ExpressionAttributeNames={"#s": "subject"},
+            ExpressionAttributeValues={":s": {"S": f"record#{record_id}"}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [from_item(item) for item in answer["Items"]]
+
+    def activity(self, owner: str | None, limit: int = 8) -> list[dict[str, Any]]:
+        """The newest audit entries about one owner's records, or about everyone's."""
+        index, attribute, value = ("by_owner", "owner", owner) if owner else ("by_time", "log", "all")
+        return self._audit_index(index, attribute, value, limit)
+
+    def deleted(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Delete entries not yet restored, newest first (the sparse ``deleted`` index)."""
+        return self._audit_index("deleted", "deleted_kind", "record", limit)
+
+    def _audit_index(self, index: str, attribute: str, value: str, limit: int) -> list[dict[str, Any]]:
+        answer = self._call(
+            "query",
+            TableName=self.audit_table,
+            IndexName=index,
+            KeyConditionExpression="#a = :a",
+            ExpressionAttributeNames={"#a": attribute},
+            ExpressionAttributeValues={":a": {"S": value}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [from_item(item) for item in answer["Items"]]
+
+    # Writing: each change is one transaction of the record, its audit entry and the counters
+
+    def create(self, owner: str, owner_email: str, actor: dict[str, str], values: dict, record_id: str) -> Record:
+        """A new record with the id the form was given (so a resubmitted form cannot create it twice)."""
+        at = now_iso()
+        record = Record(record_id, owner, owner_email, 1, at, at, dict(values))
+        empty = dict.fromkeys(values)
+        writes = [
+            {
+                "Put": {
+                    "TableName": self.records_table,
+                    "Item": record_item(record),
+                    "ConditionExpression": "attribute_not_exists(record_id)",
+                }
+            },
+            self._audit_put(record, actor, "create", at, schema.changes(empty, record.values)),
+            *self._count(owner, record.status, +1),
+        ]
+        try:
+            self._transact(writes)
+        except _ConditionFailed:
+            existing = self.get(record_id, viewer=None)
+            if existing.owner != owner:
+                raise RecordNotFound(record_id) from None
+            raise AlreadyCreated(existing) from None
+        return record
+
+    def update(self, record: Record, actor: dict[str, str], values: dict, expected_version: int) -> Record:
+        """Save ``values`` if the record is still at ``expected_version``; VersionConflict otherwise."""
+        changed = schema.changes(record.values, values)
+        if record.version != expected_version:
+            raise VersionConflict(record)
+        if not changed:
+            return record
+        at = now_iso()
+        updated = Record(
+            record.record_id, record.owner, record.owner_email, record.version + 1, record.created_at, at, dict(values)
+        )
+        writes = [
+            {
+                "Put": {
+                    "TableName": self.records_table,
+                    "Item": record_item(updated),
+                    "ConditionExpression": "version = :expected",
+                    "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            self._audit_put(updated, actor, "update", at, changed),
+        ]
+        if record.status != updated.status:
+            writes += [*self._count(record.owner, record.status, -1), *self._count(record.owner, updated.status, +1)]
+        try:
+            self._transact(writes)
+        except _ConditionFailed as failed:
+            raise VersionConflict(record_from_item(failed.item) if failed.item else None) from None
+        return updated
+
+    def delete(self, record: Record, actor: dict[str, str], expected_version: int) -> None:
+        """Delete the record if unchanged since it was shown; its last values stay in the history."""
+        at = now_iso()
+        entry = self._audit_put(record, actor, "delete", at, schema.changes(record.values, {}))
+        entry["Put"]["Item"] |= {
+            "snapshot": {"M": record_item(record)},
+            "deleted_kind": {"S": "record"},
+        }
+        writes = [
+            {
+                "Delete": {
+                    "TableName": self.records_table,
+                    "Key": {"record_id": {"S": record.record_id}},
+                    "ConditionExpression": "version = :expected",
+                    "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            entry,
+            *self._count(record.owner, record.status, -1),
+        ]
+        try:
+            self._transact(writes)
+        except _ConditionFailed as failed:
+            raise VersionConflict(record_from_item(failed.item) if failed.item else None) from None
+
+    def restore(self, record_id: str, actor: dict[str, str]) -> Record:
+        """Bring back a deleted record from its delete entry, as a new version."""
+        entries = self.history(record_id, limit=1)
+        if not entries or entries[0].get("deleted_kind") != "record":
+            raise RecordNotFound(record_id)
+        entry = entries[0]
+        snapshot = record_from_item(to_item(entry["snapshot"]))
+        at = now_iso()
+        restored = Record(
+            record_id,
+            snapshot.owner,
+            snapshot.owner_email,
+            snapshot.version + 1,
+            snapshot.created_at,
+            at,
+            snapshot.values,
+        )
+        writes = [
+            {
+                "Put": {
+                    "TableName": self.records_table,
+                    "Item": record_item(restored),
+                    "ConditionExpression": "attribute_not_exists(record_id)",
+                }
+            },
+            self._audit_put(restored, actor, "restore", at, schema.changes({}, restored.values)),
+            {
+                "Update": {
+                    "TableName": self.audit_table,
+                    "Key": {"subject": {"S": entry["subject"]}, "event": {"S": entry["event"]}},
+                    "UpdateExpression": "REMOVE deleted_kind",
+                    "ConditionExpression": "attribute_exists(deleted_kind)",
+                }
+            },
+            *self._count(restored.owner, restored.status, +1),
+        ]
+        try:
+            self._transact(writes)
+        except _ConditionFailed:
+            raise RecordNotFound(record_id) from None  # restored meanwhile by someone else
+        return restored
+
+    def _audit_put(self, record: Record, actor: dict[str, str], action: str, at: str, changed: dict) -> dict:
+        entry = {
+            "subject": f"record#{record.record_id}",
+            "event": f"{at}#{uuid.uuid4()}",
+            "at": at,
+            "log": "all",
+            "action": action,
+            "record_id": record.record_id,
+            "title": record.title,
+            "owner": record.owner,
+            "owner_email": record.owner_email,
+            "actor": actor.get("sub", ""),
+            "actor_email": actor.get("email", ""),
+            "version": record.version,
+            "changes": changed,
+        }
+        return {"Put": {"TableName": self.audit_table, "Item": to_item(entry)}}
+
+    def _count(self, owner: str, status: str, delta: int) -> list[dict]:
+        """ADD ``delta`` to the status counter of the owner and of everyone."""
+        return [
+            {
+                "Update": {
+                    "TableName": self.records_table,
+                    "Key": {"record_id": {"S": key}},
+                    "UpdateExpression": "ADD #c :d",
+                    "ExpressionAttributeNames": {"#c": f"count_{status}"},
+                    "ExpressionAttributeValues": {":d": {"N": str(delta)}},
+                }
+            }
+            for key in (f"stats#{owner}", "stats#all")
+        ]
+
+    # One place where DynamoDB's errors become the app's own
+
+    def _transact(self, writes: list[dict]) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.transact_write_items(TransactItems=writes)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                reasons = error.response.get("CancellationReasons", [])
+                if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                    raise _ConditionFailed(reasons[0].get("Item")) from None
+            raise _unavailable("transact_write_items", error) from error
+        except Exception as error:
+            raise _unavailable("transact_write_items", error) from error
+
+    def _call(self, operation: str, **params: Any) -> dict:
+        try:
+            return getattr(self.client, operation)(**params)
+        except Exception as error:
+            raise _unavailable(operation, error) from error
+
+
+class _ConditionFailed(Exception):
+    """The transaction's first item failed its condition; ``item`` is that item as it is now (or None)."""
+
+    def __init__(self, item: dict | None) -> None:
+        super().__init__("condition failed")
+        self.item = item
+
+
+def _unavailable(operation: str, error: Exception) -> RecordsUnavailable:
+    """Log a failed DynamoDB call once and turn it into RecordsUnavailable (non-AWS errors are re-raised)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(error, ClientError):
+        code = error.response["Error"]["Code"]
+        reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+        log.warning("dynamodb %s failed: %s %s", operation, code, reasons or "")
+        if code not in UNAVAILABLE_CODES and code != "TransactionCanceledException":
+            log.error("dynamodb %s: unexpected %s: %s", operation, code, error)
+        return RecordsUnavailable(code)
+    if isinstance(error, BotoCoreError):
+        log.warning("dynamodb %s failed: %s", operation, type(error).__name__)
+        return RecordsUnavailable(type(error).__name__)
+    raise error
+
+
+def actor_of(user: Any) -> dict[str, str]:
+    """Who did it, as the audit trail records it."""
+    return {"sub": user.sub, "email": user.email}
