@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, Field, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.records import schema
@@ -69,7 +70,8 @@ def _wtforms_field(declared: schema.Field) -> Field:
         length = Length(max=declared.max_length, message=f"Use at most {declared.max_length:,} characters.")
         return field_class(validators=[*presence, length], filters=[_strip], **common)
     if declared.kind == "choice":
-        choices = list(declared.choices) if declared.required else [("", "—"), *declared.choices]
+        options = declared.choices if declared.required else (("", "—"), *declared.choices)
+        choices = [SelectChoice(value, label) for value, label in options]
         required = [InputRequired(message=f"Choose a {declared.label.lower()}.")] if declared.required else []
         return SelectField(choices=choices, validators=required, validate_choice=True, **common)
     if declared.kind == "decimal":

@@ -336,7 +336,7 @@ class RecordStore:
                 }
             },
             self._audit_put(record, actor, "create", at, schema.changes(empty, record.values)),
-            *self._count(owner, record.status, +1),
+            *self._count(owner, {record.status: +1}),
         ]
         try:
             self._transact(writes)
@@ -371,7 +371,7 @@ class RecordStore:
             self._audit_put(updated, actor, "update", at, changed),
         ]
         if record.status != updated.status:
-            writes += [*self._count(record.owner, record.status, -1), *self._count(record.owner, updated.status, +1)]
+            writes += self._count(record.owner, {record.status: -1, updated.status: +1})
         try:
             self._transact(writes)
         except _ConditionFailed as failed:
@@ -397,7 +397,7 @@ class RecordStore:
                 }
             },
             entry,
-            *self._count(record.owner, record.status, -1),
+            *self._count(record.owner, {record.status: -1}),
         ]
         try:
             self._transact(writes)
@@ -438,7 +438,7 @@ class RecordStore:
                     "ConditionExpression": "attribute_exists(deleted_kind)",
                 }
             },
-            *self._count(restored.owner, restored.status, +1),
+            *self._count(restored.owner, {restored.status: +1}),
         ]
         try:
             self._transact(writes)
@@ -464,16 +464,20 @@ class RecordStore:
         }
         return {"Put": {"TableName": self.audit_table, "Item": to_item(entry)}}
 
-    def _count(self, owner: str, status: str, delta: int) -> list[dict]:
-        """ADD ``delta`` to the status counter of the owner and of everyone."""
+    def _count(self, owner: str, deltas: dict[str, int]) -> list[dict]:
+        """ADD each status's delta to the counters of the owner and of everyone (one update per item: a
+        transaction may touch an item only once)."""
+        names = {f"#c{n}": f"count_{status}" for n, status in enumerate(deltas)}
+        amounts = {f":d{n}": {"N": str(delta)} for n, delta in enumerate(deltas.values())}
+        expression = "ADD " + ", ".join(f"#c{n} :d{n}" for n in range(len(deltas)))
         return [
             {
                 "Update": {
                     "TableName": self.records_table,
                     "Key": {"record_id": {"S": key}},
-                    "UpdateExpression": "ADD #c :d",
-                    "ExpressionAttributeNames": {"#c": f"count_{status}"},
-                    "ExpressionAttributeValues": {":d": {"N": str(delta)}},
+                    "UpdateExpression": expression,
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": amounts,
                 }
             }
             for key in (f"stats#{owner}", "stats#all")

@@ -1,0 +1,320 @@
+"""The records pages: list, show, create, edit, delete, restore, export, the dashboard; bad input of every kind."""
+
+import re
+import uuid
+
+import pytest
+
+from tests.conftest import HostedLoginBrowser
+
+USER, USER_PASSWORD = "user@example.com", "User-Passw0rd"
+ADMIN, ADMIN_PASSWORD = "admin@example.com", "Admin-Passw0rd"
+
+GOOD = {
+    "title": "Quarterly invoice",
+    "status": "open",
+    "amount": "1250.40",
+    "due": "2027-01-31",
+    "notes": "Check totals",
+    "tags": "finance, Q1",
+}
+
+
+@pytest.fixture
+def user(app, accounts):
+    """A test client signed in as the seed user."""
+    visitor = HostedLoginBrowser(app.test_client())
+    visitor.sign_in(USER, USER_PASSWORD)
+    return visitor.client
+
+
+@pytest.fixture
+def admin(app, accounts):
+    visitor = HostedLoginBrowser(app.test_client())
+    visitor.sign_in(ADMIN, ADMIN_PASSWORD)
+    return visitor.client
+
+
+def hidden(page_html, name):
+    found = re.search(rf'name="{name}"[^>]*value="([^"]*)"', page_html) or re.search(
+        rf'value="([^"]*)"[^>]*name="{name}"', page_html
+    )
+    return found.group(1) if found else ""
+
+
+def new_form(client):
+    page = client.get("/records/new").get_data(as_text=True)
+    return {"csrf_token": hidden(page, "csrf_token"), "submission_id": hidden(page, "submission_id")}
+
+
+def create(client, **changes):
+    response = client.post("/records/new", data=new_form(client) | GOOD | changes)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return response.location.rsplit("/", 1)[1]
+
+
+def edit_form(client, record_id):
+    page = client.get(f"/records/{record_id}/edit").get_data(as_text=True)
+    return {"csrf_token": hidden(page, "csrf_token"), "version": hidden(page, "version")}
+
+
+def record_count(aws):
+    items = aws["session"].client("dynamodb").scan(TableName="webapp-records")["Items"]
+    return sum(1 for item in items if "owner" in item)
+
+
+def test_a_user_creates_a_record_and_sees_it_with_its_history(user, aws):
+    record_id = create(user)
+    page = user.get(f"/records/{record_id}").get_data(as_text=True)
+    for shown in ("Quarterly invoice", "1,250.40", "2027-01-31", "finance, q1", "Check totals", "Created"):
+        assert shown in page
+    assert record_count(aws) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("title", "", "Title is required."),
+        ("title", "x" * 121, "Use at most 120 characters."),
+        ("status", "archived", "Not a valid choice."),
+        ("amount", "lots", "Not a valid decimal value."),
+        ("amount", "1.234", "Use at most 2 decimal places."),
+        ("amount", "-1", "Enter a number from 0 to 999,999,999.99."),
+        ("amount", "NaN", "Enter a number."),
+        ("amount", "1e400", "Enter a number from 0 to 999,999,999.99."),
+        ("due", "2027-13-01", "Not a valid date value."),
+        ("notes", "n" * 5001, "Use at most 5,000 characters."),
+        ("tags", ",".join(f"t{n}" for n in range(11)), "Use at most 10 tags (you have 11)."),
+        ("tags", "x" * 31, "longer than 30 characters"),
+        ("tags", "<script>", "may only use letters, digits, spaces and hyphens"),
+    ],
+)
+def test_bad_input_is_refused_inline_keeping_what_was_typed_and_writing_nothing(user, aws, field, value, message):
+    response = user.post("/records/new", data=new_form(user) | GOOD | {field: value})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert message in html
+    assert 'aria-invalid="true"' in html
+    if field != "status" and len(value) < 200:
+        from markupsafe import escape
+
+        assert str(escape(value)) in html  # what the user typed is still there to fix
+    assert record_count(aws) == 0
+
+
+def test_a_double_submitted_create_form_creates_one_record(user, aws):
+    form = new_form(user) | GOOD
+    first = user.post("/records/new", data=form)
+    second = user.post("/records/new", data=form)
+    assert first.location == second.location
+    assert record_count(aws) == 1
+
+
+def test_a_create_form_without_its_id_is_refused(user, aws):
+    form = new_form(user) | GOOD | {"submission_id": "not-a-uuid"}
+    assert user.post("/records/new", data=form).status_code == 400
+    assert record_count(aws) == 0
+
+
+def test_edit_saves_and_the_history_shows_from_what_to_what(user):
+    record_id = create(user)
+    response = user.post(f"/records/{record_id}/edit", data=edit_form(user, record_id) | GOOD | {"status": "done"})
+    assert response.status_code == 302
+    page = user.get(f"/records/{record_id}").get_data(as_text=True)
+    assert "Updated" in page and "<del>Open</del>" in page and "<ins>Done</ins>" in page
+
+
+def test_a_stale_edit_shows_both_versions_and_loses_nothing(user, admin):
+    record_id = create(user)
+    mine = edit_form(user, record_id) | GOOD | {"title": "My title"}
+    theirs = edit_form(admin, record_id) | GOOD | {"title": "Their title"}
+    assert admin.post(f"/records/{record_id}/edit", data=theirs).status_code == 302
+    conflict = user.post(f"/records/{record_id}/edit", data=mine)
+    assert conflict.status_code == 409
+    html = conflict.get_data(as_text=True)
+    assert "changed since you opened it" in html
+    assert 'data-testid="theirs-title">Their title<' in html and 'data-testid="mine-title">My title<' in html
+    on_top = (
+        {"csrf_token": hidden(html, "csrf_token"), "version": hidden(html, "version")} | GOOD | {"title": "My title"}
+    )
+    assert user.post(f"/records/{record_id}/edit", data=on_top).status_code == 302
+    assert "My title" in user.get(f"/records/{record_id}").get_data(as_text=True)
+
+
+def test_a_double_submitted_edit_is_saved_once_without_a_conflict_page(user):
+    record_id = create(user)
+    form = edit_form(user, record_id) | GOOD | {"title": "Once"}
+    assert user.post(f"/records/{record_id}/edit", data=form).status_code == 302
+    again = user.post(f"/records/{record_id}/edit", data=form)
+    assert again.status_code == 302 and again.location.endswith(record_id)
+
+
+def test_delete_asks_first_then_deletes_and_an_admin_restores(user, admin, aws):
+    record_id = create(user)
+    confirm = user.get(f"/records/{record_id}/delete")
+    assert "Delete “Quarterly invoice”?" in confirm.get_data(as_text=True)
+    html = confirm.get_data(as_text=True)
+    form = {"csrf_token": hidden(html, "csrf_token"), "version": hidden(html, "version")}
+    assert user.post(f"/records/{record_id}/delete", data=form).status_code == 302
+    assert user.get(f"/records/{record_id}").status_code == 404
+    assert user.get("/records/deleted").status_code == 403
+    deleted = admin.get("/records/deleted").get_data(as_text=True)
+    assert "Quarterly invoice" in deleted
+    restore = admin.post(f"/records/{record_id}/restore", data={"csrf_token": hidden(deleted, "csrf_token")})
+    assert restore.status_code == 302
+    assert user.get(f"/records/{record_id}").status_code == 200
+
+
+def test_a_stale_delete_deletes_nothing(user, admin):
+    record_id = create(user)
+    html = user.get(f"/records/{record_id}/delete").get_data(as_text=True)
+    form = {"csrf_token": hidden(html, "csrf_token"), "version": hidden(html, "version")}
+    admin.post(f"/records/{record_id}/edit", data=edit_form(admin, record_id) | GOOD | {"title": "Changed"})
+    response = user.post(f"/records/{record_id}/delete", data=form)
+    assert response.status_code == 302
+    assert user.get(f"/records/{record_id}").status_code == 200
+
+
+def test_a_user_cannot_restore(user, admin):
+    record_id = create(user)
+    token = edit_form(user, record_id)["csrf_token"]
+    assert user.post(f"/records/{record_id}/restore", data={"csrf_token": token}).status_code == 403
+
+
+@pytest.mark.parametrize("path", ["", "/edit", "/delete"])
+def test_another_users_record_is_a_404_like_a_missing_one(app, accounts, user, path):
+    other = HostedLoginBrowser(app.test_client())
+    other.sign_in(ADMIN, ADMIN_PASSWORD)
+    theirs = create(other.client)
+    assert user.get(f"/records/{theirs}{path}").status_code == 404
+    assert user.get(f"/records/{uuid.uuid4()}{path}").status_code == 404
+    assert user.get(f"/records/not-a-uuid{path}").status_code == 404
+
+
+def count_dynamodb_calls(app, monkeypatch):
+    from webapp import aws
+
+    with app.app_context():
+        client = aws.client("dynamodb")
+    calls = []
+    original = client._make_api_call
+    monkeypatch.setattr(client, "_make_api_call", lambda op, params: calls.append(op) or original(op, params))
+    return calls
+
+
+def test_a_list_page_is_one_query_plus_the_session_read_and_never_a_scan(user, app, monkeypatch):
+    for n in range(25):
+        create(user, title=f"Record {n}")
+    user.get("/records")  # shows (and so removes) the creations' flash messages: a session change
+    calls = count_dynamodb_calls(app, monkeypatch)
+    page = user.get("/records")
+    assert page.status_code == 200
+    assert calls == ["GetItem", "Query"]
+    html = page.get_data(as_text=True)
+    assert html.count('href="/records/') >= 20 and "Record 24" in html and "Record 4" not in html
+    calls.clear()
+    older = re.search(r'href="([^"]+)" rel="next"', html).group(1).replace("&amp;", "&")
+    assert "Record 4" in user.get(older).get_data(as_text=True)
+    assert calls == ["GetItem", "Query"]
+
+
+def test_a_status_filtered_page_is_one_query_too(user, app, monkeypatch):
+    create(user, status="done")
+    user.get("/records")  # the creation's flash message is shown (and removed) here
+    calls = count_dynamodb_calls(app, monkeypatch)
+    assert user.get("/records?status=done").status_code == 200
+    assert calls == ["GetItem", "Query"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["status=archived", "q=" + "x" * 101, "size=0", "size=1000", "size=abc", "cursor=forged", "cursor=" + "a" * 3000],
+)
+def test_bad_list_parameters_are_a_clear_400(user, query):
+    response = user.get(f"/records?{query}")
+    assert response.status_code == 400
+    assert "Bad request" in response.get_data(as_text=True) or "invalid" in response.get_data(as_text=True)
+
+
+def test_a_cursor_made_for_one_filter_is_refused_for_another(user):
+    for n in range(3):
+        create(user, title=f"R{n}")
+    html = user.get("/records?size=5&status=open").get_data(as_text=True)
+    html = user.get("/records?size=5").get_data(as_text=True) if 'rel="next"' not in html else html
+    for n in range(3, 8):
+        create(user, title=f"R{n}")
+    page = user.get("/records?size=5").get_data(as_text=True)
+    cursor = re.search(r"cursor=([^\"&]+)", page).group(1)
+    assert user.get(f"/records?size=5&status=done&cursor={cursor}").status_code == 400
+
+
+def test_an_admin_sees_everyones_records_and_filters_by_owner(user, admin):
+    create(user, title="User's record")
+    create(admin, title="Admin's record")
+    assert "Admin's record" not in user.get("/records").get_data(as_text=True)
+    everyone = admin.get("/records").get_data(as_text=True)
+    assert "User&#39;s record" in everyone and "Admin&#39;s record" in everyone
+    only_user = admin.get(f"/records?owner={USER}").get_data(as_text=True)
+    assert "User&#39;s record" in only_user and "Admin&#39;s record" not in only_user
+    assert "No records match" in admin.get("/records?owner=nobody@example.com").get_data(as_text=True)
+
+
+def test_csv_export_is_streamed_filtered_and_safe_in_spreadsheets(user):
+    create(user, title='=HYPERLINK("http://evil")', status="done")
+    create(user, title="Plain", status="open")
+    response = user.get("/records/export.csv?status=done")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.is_streamed
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0] == ["Id", "Title", "Status", "Amount", "Due date", "Notes", "Tags", "Created", "Updated", "Version"]
+    assert len(rows) == 2
+    assert rows[1][1] == '\'=HYPERLINK("http://evil")'  # a spreadsheet shows it as text, never runs it
+    assert rows[1][2:7] == ["Done", "1250.40", "2027-01-31", "Check totals", "finance;q1"]
+
+
+def test_the_dashboard_counts_by_status_and_shows_recent_activity(user):
+    create(user, status="open", title="First")
+    create(user, status="done", title="Second")
+    html = user.get("/").get_data(as_text=True)
+    assert 'data-testid="count-open">1<' in html and 'data-testid="count-done">1<' in html
+    assert "Second" in html and "<svg" in html
+
+
+def test_when_dynamodb_is_throttling_the_form_comes_back_with_the_input_and_a_503(user, app, aws, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from webapp import aws as app_aws
+
+    form = new_form(user) | GOOD | {"title": "Keep me"}
+    with app.app_context():
+        client = app_aws.client("dynamodb")
+
+    def throttled(**kwargs):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "TransactWriteItems")
+
+    monkeypatch.setattr(client, "transact_write_items", throttled)
+    response = user.post("/records/new", data=form)
+    assert response.status_code == 503
+    html = response.get_data(as_text=True)
+    assert 'value="Keep me"' in html and "nothing was saved" in html
+    assert record_count(aws) == 0
+
+
+def test_a_list_page_when_dynamodb_fails_is_the_503_page(user, app, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from webapp import aws as app_aws
+
+    with app.app_context():
+        client = app_aws.client("dynamodb")
+
+    def failing(**kwargs):
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "oops"}}, "Query")
+
+    monkeypatch.setattr(client, "query", failing)
+    response = user.get("/records")
+    assert response.status_code == 503
+    assert "Service unavailable" in response.get_data(as_text=True)
