@@ -165,6 +165,16 @@ def test_delete_asks_first_then_deletes_and_an_admin_restores(user, admin, aws):
     assert user.get(f"/records/{record_id}").status_code == 200
 
 
+def test_a_double_clicked_delete_ends_on_the_list_with_a_clear_message(user, aws):
+    record_id = create(user)
+    html = user.get(f"/records/{record_id}/delete").get_data(as_text=True)
+    form = {"csrf_token": hidden(html, "csrf_token"), "version": hidden(html, "version")}
+    assert user.post(f"/records/{record_id}/delete", data=form).status_code == 302
+    again = user.post(f"/records/{record_id}/delete", data=form, follow_redirects=True)
+    assert again.status_code == 200 and "That record no longer exists." in again.get_data(as_text=True)
+    assert record_count(aws) == 0
+
+
 def test_a_stale_delete_deletes_nothing(user, admin):
     record_id = create(user)
     html = user.get(f"/records/{record_id}/delete").get_data(as_text=True)

@@ -212,7 +212,14 @@ def _conflict(current: Record | None, mine: dict[str, Any]) -> Any:
 @bp.route("/<uuid:record_id>/delete", methods=["GET", "POST"])
 def delete(record_id: uuid.UUID) -> Any:
     """Ask first; then delete (the history keeps its last values, and an admin can restore it)."""
-    record = load(record_id)
+    if request.method == "POST":
+        try:
+            record = record_store().get(str(record_id), viewer())
+        except RecordNotFound:  # a double-clicked Delete lands here: say so rather than show a 404
+            flash("That record no longer exists.", "info")
+            return redirect(url_for(".index"))
+    else:
+        record = load(record_id)
     if request.method == "GET":
         return render_template("records/delete.html", record=record)
     version = request.form.get("version", "")
