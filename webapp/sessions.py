@@ -22,6 +22,7 @@ from itsdangerous import BadSignature, Signer
 from werkzeug.datastructures import CallbackDict
 
 from webapp import aws
+from webapp.dynamodb import DynamoUnavailable, call
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ COOKIE_NAME = "sid"
 TOUCH_INTERVAL_SECONDS = 60
 
 
-class SessionStoreError(Exception):
+class SessionStoreError(DynamoUnavailable):
     """DynamoDB could not read or write a session."""
 
 
@@ -70,18 +71,21 @@ class SessionStore:
 
     def touch(self, key: str, last_seen: int, expires_at: int) -> None:
         """Record activity only, and only if the session still exists (never resurrect a deleted one)."""
+        from botocore.exceptions import ClientError
+
         try:
-            self._call(
-                "update_item",
+            self.client.update_item(
                 TableName=self.table,
                 Key={"sid": {"S": key}},
                 UpdateExpression="SET last_seen = :seen, expires_at = :expires",
                 ConditionExpression="attribute_exists(sid)",
                 ExpressionAttributeValues={":seen": {"N": str(last_seen)}, ":expires": {"N": str(expires_at)}},
             )
-        except SessionStoreError as error:
-            if "ConditionalCheckFailed" not in str(error):
-                raise
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise SessionStoreError(error.response["Error"]["Code"]) from error
+        except Exception as error:
+            raise SessionStoreError(type(error).__name__) from error
 
     def delete(self, key: str) -> None:
         """Remove one session."""
@@ -126,23 +130,8 @@ class SessionStore:
         return int(item.get("signed_out_at", {}).get("N", "0"))
 
     def _call(self, operation: str, **kwargs: Any) -> dict:
-        """One DynamoDB call; ClientError and connection failures become SessionStoreError, logged once here."""
-        try:
-            return getattr(self.client, operation)(**kwargs)
-        except Exception as error:
-            raise _store_error(operation, error) from error
-
-
-def _store_error(operation: str, error: Exception) -> SessionStoreError:
-    """Log a failed sessions-table call and wrap it in the app's own error."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    if not isinstance(error, ClientError | BotoCoreError):
-        raise error
-    code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
-    if code != "ConditionalCheckFailedException":
-        log.warning("sessions table %s failed: %s", operation, code)
-    return SessionStoreError(f"{operation}: {code}")
+        """One DynamoDB call; its failures become SessionStoreError (logged once, in webapp.dynamodb)."""
+        return call(self.client, operation, SessionStoreError, **kwargs)
 
 
 def store() -> SessionStore:

@@ -19,33 +19,22 @@ counters, so nothing is ever half-written.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from webapp.dynamodb import DynamoUnavailable, call, from_item, paged_query, to_item, unavailable
 from webapp.records import schema
 
-log = logging.getLogger(__name__)
-
 MAX_SEARCH_QUERIES = 10  # a title search reads at most this many pages of size + 1 before it stops
-UNAVAILABLE_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionConflictException",
-    "TransactionInProgressException",
-}
 
 
 class RecordsError(Exception):
     """Base of the data layer's errors."""
 
 
-class RecordsUnavailable(RecordsError):
+class RecordsUnavailable(RecordsError, DynamoUnavailable):
     """DynamoDB is throttling, failing or unreachable: nothing was written; try again later."""
 
 
@@ -126,31 +115,6 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _serializer() -> tuple[Any, Any]:
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-    return TypeSerializer(), TypeDeserializer()
-
-
-def to_item(values: dict[str, Any]) -> dict[str, Any]:
-    """Plain values to DynamoDB's typed JSON; unset values are left out (DynamoDB keeps no empty sets)."""
-    serializer, _ = _serializer()
-    item = {}
-    for name, value in values.items():
-        if schema.empty(value):
-            continue
-        if isinstance(value, dt.date):
-            value = value.isoformat()
-        item[name] = serializer.serialize(value)
-    return item
-
-
-def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    """DynamoDB's typed JSON to plain values; dates come back as dates, numbers as exact Decimals."""
-    _, deserializer = _serializer()
-    return {name: deserializer.deserialize(value) for name, value in item.items()}
-
-
 def declared_values(plain: dict[str, Any]) -> dict[str, Any]:
     """The declared fields of a stored record, typed as the declaration says."""
     result = {}
@@ -226,29 +190,20 @@ class RecordStore:
 
         ``backward`` walks from ``start`` towards newer records (the "previous" link).
         """
-        collected, key, queries, read = [], start, 0, 0
-        while True:
-            answer = self._call("query", **self._query_params(query, size + 1, key, backward))
-            queries += 1
-            read += answer.get("ScannedCount", len(answer["Items"]))
-            collected.extend(answer["Items"])
-            key = answer.get("LastEvaluatedKey")
-            if len(collected) > size or not key or not query.search or queries >= MAX_SEARCH_QUERIES:
-                break
-        full = len(collected) > size
-        shown = collected[:size]
-        # Where the walk goes on past the last item shown; after a stopped search, where DynamoDB stopped.
-        beyond = start_key(shown[-1], query) if full else key
-        stopped = bool(query.search) and not full and key is not None
-        if backward:
-            shown.reverse()
-            next_key, previous_key = (start_key(shown[-1], query) if shown else start), beyond
-        else:
-            next_key, previous_key = beyond, (start_key(shown[0], query) if shown and start else None)
-        records = [record_from_item(item) for item in shown]
-        return Page(records, next_key, previous_key, queries, read, search_stopped=stopped)
+        found = paged_query(
+            lambda params: self._call("query", **params),
+            self._query_params(query),
+            size,
+            key_of=lambda item: start_key(item, query),
+            start=start,
+            backward=backward,
+            max_queries=MAX_SEARCH_QUERIES if query.search else 1,
+        )
+        records = [record_from_item(item) for item in found.items]
+        return Page(records, found.next_key, found.previous_key, found.queries, found.items_read, found.stopped)
 
-    def _query_params(self, query: ListQuery, limit: int, key: dict | None, backward: bool) -> dict[str, Any]:
+    def _query_params(self, query: ListQuery) -> dict[str, Any]:
+        """The Query on the index designed for ``query``'s filters (a title search adds a filter)."""
         index, partition, value = query.index()
         params: dict[str, Any] = {
             "TableName": self.records_table,
@@ -256,11 +211,7 @@ class RecordStore:
             "KeyConditionExpression": "#p = :p",
             "ExpressionAttributeNames": {"#p": partition},
             "ExpressionAttributeValues": {":p": {"S": value}},
-            "ScanIndexForward": backward,  # newest first, unless walking back towards newer records
-            "Limit": limit,
         }
-        if key:
-            params["ExclusiveStartKey"] = key
         if query.search:
             params["FilterExpression"] = "contains(#t, :t)"
             params["ExpressionAttributeNames"]["#t"] = "title_search"
@@ -271,7 +222,8 @@ class RecordStore:
         """Every record matching ``query``, newest first, a page at a time (for streaming exports)."""
         key = None
         while True:
-            answer = self._call("query", **self._query_params(query, batch, key, backward=False))
+            params = self._query_params(query) | {"Limit": batch, "ScanIndexForward": False}
+            answer = self._call("query", **(params | ({"ExclusiveStartKey": key} if key else {})))
             for item in answer["Items"]:
                 yield record_from_item(item)
             key = answer.get("LastEvaluatedKey")
@@ -495,15 +447,15 @@ class RecordStore:
                 reasons = error.response.get("CancellationReasons", [])
                 if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
                     raise _ConditionFailed(reasons[0].get("Item")) from None
-            raise _unavailable("transact_write_items", error) from error
+            raise unavailable("transact_write_items", error, RecordsUnavailable) from error
         except Exception as error:
-            raise _unavailable("transact_write_items", error) from error
+            converted = unavailable("transact_write_items", error, RecordsUnavailable)
+            if converted is error:
+                raise
+            raise converted from error
 
     def _call(self, operation: str, **params: Any) -> dict:
-        try:
-            return getattr(self.client, operation)(**params)
-        except Exception as error:
-            raise _unavailable(operation, error) from error
+        return call(self.client, operation, RecordsUnavailable, **params)
 
 
 class _ConditionFailed(Exception):
@@ -512,23 +464,6 @@ class _ConditionFailed(Exception):
     def __init__(self, item: dict | None) -> None:
         super().__init__("condition failed")
         self.item = item
-
-
-def _unavailable(operation: str, error: Exception) -> RecordsUnavailable:
-    """Log a failed DynamoDB call once and turn it into RecordsUnavailable (non-AWS errors are re-raised)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    if isinstance(error, ClientError):
-        code = error.response["Error"]["Code"]
-        reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-        log.warning("dynamodb %s failed: %s %s", operation, code, reasons or "")
-        if code not in UNAVAILABLE_CODES and code != "TransactionCanceledException":
-            log.error("dynamodb %s: unexpected %s: %s", operation, code, error)
-        return RecordsUnavailable(code)
-    if isinstance(error, BotoCoreError):
-        log.warning("dynamodb %s failed: %s", operation, type(error).__name__)
-        return RecordsUnavailable(type(error).__name__)
-    raise error
 
 
 def actor_of(user: Any) -> dict[str, str]:

@@ -1,0 +1,129 @@
+"""What every DynamoDB adapter of the app shares: typed-JSON conversion, the paged Query, and the one place
+where DynamoDB's failures become the app's own ``DynamoUnavailable``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# Codes that mean "not now": throttling, DynamoDB's own failures, transaction contention.
+UNAVAILABLE_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+}
+
+
+class DynamoUnavailable(Exception):
+    """DynamoDB is throttling, failing or unreachable: nothing was written; try again later."""
+
+
+def unavailable(operation: str, error: Exception, kind: type[DynamoUnavailable] = DynamoUnavailable) -> Exception:
+    """Log a failed call once and turn it into ``kind``; anything that is not an AWS error is returned as is
+    (a bug must surface as one, not as "try again later")."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(error, ClientError):
+        code = error.response["Error"]["Code"]
+        reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+        log.warning("dynamodb %s failed: %s %s", operation, code, reasons or "")
+        if code not in UNAVAILABLE_CODES and code != "TransactionCanceledException":
+            log.error("dynamodb %s: unexpected %s: %s", operation, code, error)
+        return kind(code)
+    if isinstance(error, BotoCoreError):
+        log.warning("dynamodb %s failed: %s", operation, type(error).__name__)
+        return kind(type(error).__name__)
+    return error
+
+
+def call(client: Any, operation: str, kind: type[DynamoUnavailable] = DynamoUnavailable, **params: Any) -> dict:
+    """One DynamoDB call, with its failures turned into ``kind``."""
+    try:
+        return getattr(client, operation)(**params)
+    except Exception as error:
+        converted = unavailable(operation, error, kind)
+        if converted is error:
+            raise
+        raise converted from error
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    """Plain values to DynamoDB's typed JSON; unset values are left out (DynamoDB keeps no empty sets)."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    item = {}
+    for name, value in values.items():
+        if value is None or value == "" or value == set():
+            continue
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        item[name] = serializer.serialize(value)
+    return item
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB's typed JSON to plain values (numbers come back as exact Decimals)."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return {name: deserializer.deserialize(value) for name, value in item.items()}
+
+
+@dataclass
+class QueryPage:
+    """One page of raw items and where the walk goes on in each direction."""
+
+    items: list[dict]
+    next_key: dict | None
+    previous_key: dict | None
+    queries: int
+    items_read: int
+    stopped: bool  # a filtered walk hit its bound before filling the page
+
+
+def paged_query(
+    run: Callable[[dict[str, Any]], dict],
+    params: dict[str, Any],
+    size: int,
+    key_of: Callable[[dict], dict],
+    start: dict | None = None,
+    backward: bool = False,
+    max_queries: int = 1,
+) -> QueryPage:
+    """One page of a Query whose sort key orders items newest first.
+
+    Each Query reads at most ``size`` + 1 items. With a FilterExpression a page may come back short, so up
+    to ``max_queries`` Queries are made until it is full. ``backward`` walks from ``start`` towards newer
+    items (the "previous" link). ``key_of`` gives the ExclusiveStartKey that continues after an item.
+    """
+    collected: list[dict] = []
+    key, queries, read = start, 0, 0
+    while True:
+        page_params = params | {"Limit": size + 1, "ScanIndexForward": backward}
+        if key:
+            page_params["ExclusiveStartKey"] = key
+        answer = run(page_params)
+        queries += 1
+        read += answer.get("ScannedCount", len(answer["Items"]))
+        collected.extend(answer["Items"])
+        key = answer.get("LastEvaluatedKey")
+        if len(collected) > size or not key or queries >= max_queries:
+            break
+    full = len(collected) > size
+    shown = collected[:size]
+    beyond = key_of(shown[-1]) if full else key  # where the walk goes on past the last item shown
+    stopped = not full and key is not None
+    if backward:
+        shown.reverse()
+        return QueryPage(shown, key_of(shown[-1]) if shown else start, beyond, queries, read, stopped)
+    return QueryPage(shown, beyond, key_of(shown[0]) if shown and start else None, queries, read, stopped)
