@@ -250,7 +250,22 @@ def create_app(session: Any, pool_id: str) -> Flask:
             result = password_sign_in(client, username, password)
         except cognito.exceptions.UserNotConfirmedException:
             return redirect(f"/confirm?{urlencode(params | {'ticket': _ticket(username, password)})}")
-        except (cognito.exceptions.NotAuthorizedException, cognito.exceptions.UserNotFoundException):
+        except cognito.exceptions.PasswordResetRequiredException:
+            # An admin reset the password: Cognito sends a code and asks for a new password.
+            with contextlib.suppress(cognito.exceptions.UserNotFoundException):
+                cognito.forgot_password(
+                    ClientId=client["ClientId"], Username=username, **_secret_hash_kw(client, username)
+                )
+            ticket = _ticket(username, "")
+            notice = "Your password has been reset by an administrator: choose a new one."
+            return render_template(
+                "reset.html", params=params, ticket=ticket, pending=state.confirmations[ticket], notice=notice
+            )
+        except cognito.exceptions.NotAuthorizedException as refused:
+            disabled = "disabled" in refused.response["Error"]["Message"].lower()
+            error = "User is disabled." if disabled else "Incorrect username or password."
+            return render_template("login.html", params=params, error=error)
+        except cognito.exceptions.UserNotFoundException:
             return render_template("login.html", params=params, error="Incorrect username or password.")
         if result.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
             ticket = _ticket(username, password, session=result["Session"])

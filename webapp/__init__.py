@@ -54,15 +54,27 @@ def register_extensions(app: Flask) -> None:
     sessions.init_app(app)
     auth.init_app(app)
     records.init_app(app)
+    _answer_unavailable_with_503(app)
 
     templating.init_app(app)
 
 
+def _answer_unavailable_with_503(app: Flask) -> None:
+    """DynamoDB throttling or failing on any page is the 503 page, never a 500."""
+    from werkzeug.exceptions import ServiceUnavailable
+
+    from webapp.dynamodb import DynamoUnavailable
+    from webapp.errors import render_error
+
+    app.register_error_handler(DynamoUnavailable, lambda error: render_error(ServiceUnavailable()))
+
+
 def register_blueprints(app: Flask) -> None:
     """One blueprint per page group; imported here so that nothing imports the app object."""
-    from webapp import account, auth, main, records
+    from webapp import account, admin, auth, main, records
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(records.bp)
+    app.register_blueprint(admin.bp)

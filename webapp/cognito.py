@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
@@ -11,13 +13,60 @@ from webapp import aws
 
 log = logging.getLogger(__name__)
 
+MAX_PAGE = 60  # ListUsers returns at most 60 users per call
+# Cognito's answers that mean "not now" rather than "no".
+BUSY_CODES = {"TooManyRequestsException", "LimitExceededException", "InternalErrorException", "Unavailable"}
+
 
 class CognitoError(Exception):
-    """Cognito refused or could not be reached; ``code`` is Cognito's error code."""
+    """Cognito refused or could not be reached; ``code`` is Cognito's error code, ``message`` its words."""
 
     def __init__(self, code: str, message: str = "") -> None:
         super().__init__(f"{code}: {message}" if message else code)
         self.code = code
+        self.message = message
+
+    @property
+    def busy(self) -> bool:
+        return self.code in BUSY_CODES
+
+
+@dataclass
+class PoolUser:
+    """A user as the admin pages show them."""
+
+    username: str
+    email: str
+    sub: str
+    status: str
+    enabled: bool
+    created: dt.datetime | None
+    attributes: dict[str, str] = field(default_factory=dict)
+    groups: list[str] = field(default_factory=list)
+
+    @property
+    def status_label(self) -> str:
+        return {
+            "CONFIRMED": "Confirmed",
+            "UNCONFIRMED": "Unconfirmed",
+            "FORCE_CHANGE_PASSWORD": "Must change password",
+            "RESET_REQUIRED": "Must reset password",
+            "EXTERNAL_PROVIDER": "External provider",
+        }.get(self.status, self.status.replace("_", " ").capitalize())
+
+
+def _user(raw: dict[str, Any]) -> PoolUser:
+    """ListUsers and AdminGetUser name the same things differently."""
+    attributes = {a["Name"]: a["Value"] for a in raw.get("Attributes", raw.get("UserAttributes", []))}
+    return PoolUser(
+        username=raw["Username"],
+        email=attributes.get("email", ""),
+        sub=attributes.get("sub", raw["Username"]),
+        status=raw.get("UserStatus", ""),
+        enabled=bool(raw.get("Enabled", True)),
+        created=raw.get("UserCreateDate"),
+        attributes=attributes,
+    )
 
 
 class Cognito:
@@ -27,26 +76,90 @@ class Cognito:
         self.client = client
         self.pool_id = pool_id
 
+    # Reading
+
+    def list_users(self, email_prefix: str = "", token: str | None = None, limit: int = 25) -> tuple[list, str]:
+        """One page of users (at most 60, Cognito's limit) and the token of the next page ("" at the end)."""
+        params: dict[str, Any] = {"UserPoolId": self.pool_id, "Limit": min(limit, MAX_PAGE)}
+        if email_prefix:
+            params["Filter"] = f'email ^= "{_quoted(email_prefix)}"'
+        if token:
+            params["PaginationToken"] = token
+        answer = self._call("list_users", **params)
+        return [_user(raw) for raw in answer.get("Users", [])], answer.get("PaginationToken", "")
+
+    def find_by_email(self, email: str) -> dict[str, str] | None:
+        """The user whose email is exactly ``email`` (a filtered ListUsers: never a walk through every user)."""
+        answer = self._call("list_users", UserPoolId=self.pool_id, Filter=f'email = "{_quoted(email)}"', Limit=1)
+        for raw in answer.get("Users", []):
+            user = _user(raw)
+            return {"sub": user.sub, "email": user.email, "username": user.username}
+        return None
+
+    def get_user(self, username: str) -> PoolUser:
+        """A user with their groups; CognitoError("UserNotFoundException") when there is none."""
+        user = _user(self._call("admin_get_user", UserPoolId=self.pool_id, Username=username))
+        user.groups = self.groups_of(username)
+        return user
+
+    def groups_of(self, username: str) -> list[str]:
+        answer = self._call("admin_list_groups_for_user", UserPoolId=self.pool_id, Username=username, Limit=60)
+        return sorted(group["GroupName"] for group in answer.get("Groups", []))
+
+    def members(self, group: str) -> set[str]:
+        """Usernames in ``group``, following pagination (admin groups are small)."""
+        members: set[str] = set()
+        token = None
+        while True:
+            params = {"UserPoolId": self.pool_id, "GroupName": group, "Limit": 60}
+            answer = self._call("list_users_in_group", **(params | ({"NextToken": token} if token else {})))
+            members.update(user["Username"] for user in answer.get("Users", []))
+            token = answer.get("NextToken")
+            if not token:
+                return members
+
+    # Changing
+
+    def invite(self, email: str) -> PoolUser:
+        """AdminCreateUser: Cognito emails the invitation with a temporary password (never seen by the app)."""
+        answer = self._call(
+            "admin_create_user",
+            UserPoolId=self.pool_id,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            DesiredDeliveryMediums=["EMAIL"],
+        )
+        return _user(answer["User"])
+
+    def add_to_group(self, username: str, group: str) -> None:
+        self._call("admin_add_user_to_group", UserPoolId=self.pool_id, Username=username, GroupName=group)
+
+    def remove_from_group(self, username: str, group: str) -> None:
+        self._call("admin_remove_user_from_group", UserPoolId=self.pool_id, Username=username, GroupName=group)
+
+    def disable(self, username: str) -> None:
+        self._call("admin_disable_user", UserPoolId=self.pool_id, Username=username)
+
+    def enable(self, username: str) -> None:
+        self._call("admin_enable_user", UserPoolId=self.pool_id, Username=username)
+
+    def reset_password(self, username: str) -> None:
+        """Cognito emails a reset code; the user must choose a new password at their next sign-in."""
+        self._call("admin_reset_user_password", UserPoolId=self.pool_id, Username=username)
+
+    def delete(self, username: str) -> None:
+        self._call("admin_delete_user", UserPoolId=self.pool_id, Username=username)
+
+    def sign_out_user(self, username: str) -> None:
+        """Invalidate every refresh token of the user (AdminUserGlobalSignOut)."""
+        self._call("admin_user_global_sign_out", UserPoolId=self.pool_id, Username=username)
+
     def global_sign_out(self, access_token: str) -> None:
         """Invalidate every refresh token of the user the access token belongs to."""
         self._call("global_sign_out", AccessToken=access_token)
 
-    def find_by_email(self, email: str) -> dict[str, str] | None:
-        """The user whose email is exactly ``email`` (ListUsers with a filter: never a walk through every user)."""
-        if '"' in email or "\\" in email:
-            return None  # cannot be in a valid email, and would break the filter's quoting
-        answer = self._call("list_users", UserPoolId=self.pool_id, Filter=f'email = "{email}"', Limit=1)
-        for user in answer.get("Users", []):
-            attributes = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
-            return {
-                "sub": attributes.get("sub", ""),
-                "email": attributes.get("email", ""),
-                "username": user["Username"],
-            }
-        return None
-
     def _call(self, operation: str, **kwargs: Any) -> dict:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
         try:
             return getattr(self.client, operation)(**kwargs)
@@ -54,9 +167,16 @@ class Cognito:
             code = error.response["Error"]["Code"]
             log.warning("cognito %s failed: %s", operation, code)
             raise CognitoError(code, error.response["Error"].get("Message", "")) from error
+        except ParamValidationError as error:
+            raise CognitoError("InvalidParameterException", str(error)) from error
         except BotoCoreError as error:
             log.warning("cognito %s failed: %s", operation, type(error).__name__)
             raise CognitoError("Unavailable", str(error)) from error
+
+
+def _quoted(value: str) -> str:
+    """A value for a ListUsers filter's double quotes (a quote or backslash would end the string)."""
+    return value.replace("\\", "").replace('"', "")
 
 
 def cognito() -> Cognito:

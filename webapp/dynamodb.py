@@ -56,6 +56,11 @@ def call(client: Any, operation: str, kind: type[DynamoUnavailable] = DynamoUnav
         raise converted from error
 
 
+def now_iso() -> str:
+    """UTC now, sortable as text (microseconds keep same-second changes in order)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
     """Plain values to DynamoDB's typed JSON; unset values are left out (DynamoDB keeps no empty sets)."""
     from boto3.dynamodb.types import TypeSerializer

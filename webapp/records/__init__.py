@@ -13,9 +13,9 @@ from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from webapp import aws
+from webapp import aws, paging
 from webapp.auth.guards import admin_required
-from webapp.records import exports, forms, paging, schema
+from webapp.records import exports, forms, schema
 from webapp.records.store import (
     AlreadyCreated,
     ListQuery,

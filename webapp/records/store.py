@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from webapp.dynamodb import DynamoUnavailable, call, from_item, paged_query, to_item, unavailable
+from webapp.dynamodb import DynamoUnavailable, call, from_item, now_iso, paged_query, to_item, unavailable
 from webapp.records import schema
 
 MAX_SEARCH_QUERIES = 10  # a title search reads at most this many pages of size + 1 before it stops
@@ -108,11 +108,6 @@ class Page:
     queries: int
     items_read: int
     search_stopped: bool = False  # a search read its bound and stopped short: the next page goes on searching
-
-
-def now_iso() -> str:
-    """UTC now, sortable as text (microseconds keep same-second changes in order)."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 def declared_values(plain: dict[str, Any]) -> dict[str, Any]:

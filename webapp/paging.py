@@ -27,7 +27,7 @@ class Cursor:
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt="records-cursor")
+    return URLSafeSerializer(current_app.secret_key, salt="list-cursor")
 
 
 def fingerprint(*filters: object) -> str:

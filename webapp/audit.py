@@ -1,0 +1,99 @@
+"""The audit log: every admin action on a user, beside the records' history, in the audit table.
+
+Admin actions are stored under ``subject`` = ``user#<sub>``; record history entries (written by the
+records store, in the same transaction as the change) under ``record#<id>``. Both carry ``log`` = "all",
+so the ``by_time`` index lists everything newest first for the audit page.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import current_app
+
+from webapp import aws
+from webapp.dynamodb import QueryPage, call, from_item, now_iso, paged_query, to_item
+
+MAX_FILTER_QUERIES = 10
+CATEGORIES = {"users": "user#", "records": "record#"}
+
+
+class AuditLog:
+    """Writes admin actions and reads the log back, a page at a time."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    def record(
+        self, actor: dict[str, str], action: str, target: dict[str, str], outcome: str, detail: str = ""
+    ) -> None:
+        """One admin action on a user: who did what to whom, when, and how it ended."""
+        at = now_iso()
+        entry = {
+            "subject": f"user#{target.get('sub') or target.get('username', '')}",
+            "event": f"{at}#{uuid.uuid4()}",
+            "at": at,
+            "log": "all",
+            "action": action,
+            "actor": actor.get("sub", ""),
+            "actor_email": actor.get("email", ""),
+            "target_email": target.get("email", ""),
+            "target_username": target.get("username", ""),
+            "outcome": outcome,
+            "detail": detail[:500],
+        }
+        call(self.client, "put_item", TableName=self.table, Item=to_item(entry))
+
+    def for_user(self, sub: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest admin actions on one user."""
+        answer = call(
+            self.client,
+            "query",
+            TableName=self.table,
+            KeyConditionExpression="#s = :s",
+            ExpressionAttributeNames={"#s": "subject"},
+            ExpressionAttributeValues={":s": {"S": f"user#{sub}"}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [from_item(item) for item in answer["Items"]]
+
+    def page(self, category: str, who: str, size: int, start: dict | None = None, backward: bool = False) -> QueryPage:
+        """A page of the whole log, newest first, optionally only users' or records' entries and only those
+        whose actor or target email contains ``who``."""
+        conditions, values = [], {":log": {"S": "all"}}
+        if category in CATEGORIES:
+            conditions.append("begins_with(#subject, :category)")
+            values[":category"] = {"S": CATEGORIES[category]}
+        if who:
+            conditions.append(
+                "(contains(actor_email, :who) OR contains(target_email, :who) OR contains(owner_email, :who))"
+            )
+            values[":who"] = {"S": who.lower()}
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "by_time",
+            "KeyConditionExpression": "#log = :log",
+            "ExpressionAttributeNames": {"#log": "log"} | ({"#subject": "subject"} if category in CATEGORIES else {}),
+            "ExpressionAttributeValues": values,
+        }
+        if conditions:
+            params["FilterExpression"] = " AND ".join(conditions)
+        found = paged_query(
+            lambda query: call(self.client, "query", **query),
+            params,
+            size,
+            key_of=lambda item: {name: item[name] for name in ("subject", "event", "log")},
+            start=start,
+            backward=backward,
+            max_queries=MAX_FILTER_QUERIES if conditions else 1,
+        )
+        found.items = [from_item(item) for item in found.items]
+        return found
+
+
+def audit_log() -> AuditLog:
+    """The app's audit log, on the shared DynamoDB client."""
+    return AuditLog(aws.client("dynamodb"), current_app.config["AUDIT_TABLE"])
