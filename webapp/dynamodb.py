@@ -129,6 +129,8 @@ def paged_query(
     beyond = key_of(shown[-1]) if full else key  # where the walk goes on past the last item shown
     stopped = not full and key is not None
     if backward:
+        if not shown:  # nothing newer (any more): the newest page, rather than a cursor that skips `start`
+            return paged_query(run, params, size, key_of, max_queries=max_queries)
         shown.reverse()
-        return QueryPage(shown, key_of(shown[-1]) if shown else start, beyond, queries, read, stopped)
+        return QueryPage(shown, key_of(shown[-1]), beyond, queries, read, stopped)
     return QueryPage(shown, beyond, key_of(shown[0]) if shown and start else None, queries, read, stopped)

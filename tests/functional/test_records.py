@@ -81,6 +81,8 @@ def test_a_user_creates_a_record_and_sees_it_with_its_history(user, aws):
         ("amount", "1.234", "Use at most 2 decimal places."),
         ("amount", "-1", "Enter a number from 0 to 999,999,999.99."),
         ("amount", "NaN", "Enter a number."),
+        ("amount", "sNaN", "Enter a number."),
+        ("amount", "-Infinity", "Enter a number."),
         ("amount", "1e400", "Enter a number from 0 to 999,999,999.99."),
         ("due", "2027-13-01", "Not a valid date value."),
         ("notes", "n" * 5001, "Use at most 5,000 characters."),
@@ -328,3 +330,124 @@ def test_a_list_page_when_dynamodb_fails_is_the_503_page(user, app, monkeypatch)
     response = user.get("/records")
     assert response.status_code == 503
     assert "Service unavailable" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("0e200", "0.00"), ("-0", "0.00"), ("7", "7.00"), ("0.1", "0.10")])
+def test_amounts_are_stored_with_exactly_the_declared_places(user, typed, stored):
+    record_id = create(user, amount=typed)
+    page = user.get(f"/records/{record_id}").get_data(as_text=True)
+    assert re.search(r'data-testid="value-amount">\s*([^<]*?)\s*<', page).group(1) == stored
+
+
+@pytest.mark.parametrize("version", ["²", "", "1" * 20, "-1"])
+def test_an_unreadable_version_is_a_400_for_edit_and_delete(user, version):
+    record_id = create(user)
+    token = edit_form(user, record_id)["csrf_token"]
+    assert (
+        user.post(f"/records/{record_id}/edit", data={"csrf_token": token, "version": version} | GOOD).status_code
+        == 400
+    )
+    assert user.post(f"/records/{record_id}/delete", data={"csrf_token": token, "version": version}).status_code == 400
+
+
+def test_an_edit_without_a_version_field_is_a_400(user):
+    record_id = create(user)
+    assert (
+        user.post(
+            f"/records/{record_id}/edit", data={"csrf_token": edit_form(user, record_id)["csrf_token"]} | GOOD
+        ).status_code
+        == 400
+    )
+
+
+def test_a_non_ascii_page_size_is_a_400(user):
+    assert user.get("/records?size=²").status_code == 400
+
+
+def test_a_create_form_made_for_another_user_is_refused(user, admin, aws):
+    theirs = new_form(admin)
+    mine = new_form(user)
+    response = user.post("/records/new", data=mine | {"submission_id": theirs["submission_id"]} | GOOD)
+    assert response.status_code == 400
+    assert record_count(aws) == 0
+
+
+def test_resubmitting_a_create_form_after_its_record_was_deleted_does_not_bring_it_back(user, admin, aws):
+    form = new_form(user) | GOOD
+    record_id = user.post("/records/new", data=form).location.rsplit("/", 1)[1]
+    html = user.get(f"/records/{record_id}/delete").get_data(as_text=True)
+    user.post(f"/records/{record_id}/delete", data={"csrf_token": hidden(html, "csrf_token"), "version": "1"})
+    again = user.post("/records/new", data=form, follow_redirects=True)
+    assert "the record it created has been deleted since" in again.get_data(as_text=True)
+    assert record_count(aws) == 0
+    deleted = admin.get("/records/deleted").get_data(as_text=True)
+    assert (
+        admin.post(f"/records/{record_id}/restore", data={"csrf_token": hidden(deleted, "csrf_token")}).status_code
+        == 302
+    )
+    assert user.get(f"/records/{record_id}").status_code == 200  # still restorable
+
+
+def test_an_admin_sees_a_deleted_records_last_values_and_history_and_restores_it_there(user, admin):
+    record_id = create(user, title="Gone for now")
+    html = user.get(f"/records/{record_id}/delete").get_data(as_text=True)
+    user.post(f"/records/{record_id}/delete", data={"csrf_token": hidden(html, "csrf_token"), "version": "1"})
+    assert user.get(f"/records/{record_id}").status_code == 404
+    page = admin.get(f"/records/{record_id}").get_data(as_text=True)
+    assert "Gone for now" in page and "Deleted by user@example.com" in page and ">Restore</button>" in page
+
+
+def test_history_beyond_a_page_is_reached_through_older_history(user):
+    record_id = create(user)
+    for n in range(22):
+        form = edit_form(user, record_id) | GOOD | {"title": f"Edit {n}"}
+        assert user.post(f"/records/{record_id}/edit", data=form).status_code == 302
+    page = user.get(f"/records/{record_id}").get_data(as_text=True)
+    assert "Created" not in page.split('data-testid="history"', 1)[1]
+    older = re.search(r'href="([^"]+)">Older history', page).group(1).replace("&amp;", "&")
+    assert "Created" in user.get(older).get_data(as_text=True).split('data-testid="history"', 1)[1]
+
+
+def test_deleted_records_beyond_a_page_can_be_reached(user, admin):
+    for n in range(27):
+        record_id = create(user, title=f"Deleted {n:02d}")
+        html = user.get(f"/records/{record_id}/delete").get_data(as_text=True)
+        user.post(f"/records/{record_id}/delete", data={"csrf_token": hidden(html, "csrf_token"), "version": "1"})
+    first = admin.get("/records/deleted").get_data(as_text=True)
+    older = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "Deleted 00" in admin.get(older).get_data(as_text=True) and "Deleted 00" not in first
+
+
+def test_newer_from_a_page_whose_newer_records_were_deleted_shows_the_first_page_skipping_nothing(user):
+    ids = [create(user, title=f"Item {n}") for n in range(10)]
+    first = user.get("/records?size=5").get_data(as_text=True)
+    second_url = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    second = user.get(second_url).get_data(as_text=True)
+    for record_id in ids[5:]:  # everything on the first page goes away
+        html = user.get(f"/records/{record_id}/delete").get_data(as_text=True)
+        user.post(f"/records/{record_id}/delete", data={"csrf_token": hidden(html, "csrf_token"), "version": "1"})
+    newer_url = re.search(r'href="([^"]+)" rel="prev"', second).group(1).replace("&amp;", "&")
+    newer = user.get(newer_url).get_data(as_text=True)
+    assert [f"Item {n}" for n in (4, 3, 2, 1, 0)] == re.findall(r">(Item \d)</a>", newer)
+
+
+def test_when_reading_the_record_fails_on_save_the_input_is_kept_with_a_503(user, app, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from webapp import aws as app_aws
+
+    record_id = create(user)
+    form = edit_form(user, record_id) | GOOD | {"notes": "Typed before the outage"}
+    with app.app_context():
+        client = app_aws.client("dynamodb")
+    original = client._make_api_call
+
+    def throttled(op, params):
+        if op == "GetItem" and params.get("TableName") == "webapp-records":
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, op)
+        return original(op, params)
+
+    monkeypatch.setattr(client, "_make_api_call", throttled)
+    response = user.post(f"/records/{record_id}/edit", data=form)
+    assert response.status_code == 503
+    assert "Typed before the outage" in response.get_data(as_text=True)

@@ -125,12 +125,12 @@ def test_delete_keeps_the_last_values_and_an_admin_can_restore_them(store):
     store.delete(record, ALICE, expected_version=1)
     with pytest.raises(RecordNotFound):
         store.get(record.record_id, viewer=None)
-    assert [entry["record_id"] for entry in store.deleted()] == [record.record_id]
+    assert [entry["record_id"] for entry in store.deleted_page(10).items] == [record.record_id]
     assert store.counts(ALICE["sub"])["open"] == 0
     restored = store.restore(record.record_id, ADMIN)
     assert restored.values == record.values and restored.version == 2
     assert store.get(record.record_id, viewer=ALICE["sub"]).values == record.values
-    assert store.deleted() == []
+    assert store.deleted_page(10).items == []
     assert [entry["action"] for entry in store.history(record.record_id)] == ["restore", "delete", "create"]
     assert store.counts(ALICE["sub"])["open"] == 1
     with pytest.raises(RecordNotFound):
@@ -208,3 +208,33 @@ def test_export_iterates_every_record_a_page_at_a_time(store):
     for n in range(5):
         create(store, n=n)
     assert len(list(store.iterate(ListQuery(owner=ALICE["sub"]), batch=2))) == 5
+
+
+def test_a_transaction_cancelled_by_a_conflicting_one_is_retried(store, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    original = store.client.transact_write_items
+    attempts = []
+
+    def conflict_once(**kwargs):
+        attempts.append(1)
+        if len(attempts) == 1:
+            error = {
+                "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+            }
+            raise ClientError(error, "TransactWriteItems")
+        return original(**kwargs)
+
+    monkeypatch.setattr(store.client, "transact_write_items", conflict_once)
+    assert create(store).version == 1
+    assert len(attempts) == 2
+
+
+def test_a_deleted_records_id_is_never_reused(store):
+    record = create(store)
+    store.delete(record, ALICE, expected_version=1)
+    with pytest.raises(AlreadyCreated) as again:
+        create(store)
+    assert again.value.existing is None
+    assert store.restore(record.record_id, ADMIN).version == 2

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
 from webapp import aws, paging
@@ -30,6 +31,8 @@ from webapp.records.store import (
 bp = Blueprint("records", __name__, url_prefix="/records")
 
 MAX_SEARCH_LENGTH = 100
+HISTORY_PAGE_SIZE = 20
+DELETED_PAGE_SIZE = 25
 PAGE_SIZES = range(5, 101)
 BUSY = "The service is busy right now, so nothing was saved. Your input is still here: please try again."
 
@@ -88,9 +91,10 @@ def page_size() -> int:
     raw = request.args.get("size", "")
     if not raw:
         return current_app.config["RECORDS_PAGE_SIZE"]
-    if not raw.isdigit() or int(raw) not in PAGE_SIZES:
+    size = forms.whole_number(raw, max_digits=3)
+    if size not in PAGE_SIZES:
         abort(400, description="A page shows 5 to 100 records.")
-    return int(raw)
+    return size
 
 
 @bp.get("")
@@ -117,6 +121,7 @@ def index() -> str:
         statuses=schema.STATUSES,
         next_url=next_url,
         previous_url=previous_url,
+        backward=bool(cursor and cursor.backward),
         export_url=url_for(".export", **{k: v for k, v in shown.items() if v}),
     )
 
@@ -130,10 +135,33 @@ def export() -> Response:
 
 @bp.get("/<uuid:record_id>")
 def show(record_id: uuid.UUID) -> str:
-    """A record with its history."""
-    record = load(record_id)
+    """A record with its history, a page at a time; for admins, a deleted record too, to restore it."""
+    deleted_entry = None
+    try:
+        record = record_store().get(str(record_id), viewer())
+    except RecordNotFound:
+        found = record_store().deleted_record(str(record_id)) if current_user.is_admin else None
+        if found is None:
+            abort(404)
+        record, deleted_entry = found
+    filters = paging.fingerprint("history", str(record_id))
+    try:
+        cursor = paging.decode(request.args.get("history"), filters)
+    except paging.BadCursor:
+        abort(400, description="This history link is invalid. Open the record again.")
+    history = record_store().history_page(str(record_id), HISTORY_PAGE_SIZE, cursor.key if cursor else None)
+    older = (
+        url_for(".show", record_id=record_id, history=paging.encode(history.next_key, False, filters))
+        if history.next_key
+        else ""
+    )
     return render_template(
-        "records/show.html", record=record, fields=schema.FIELDS, history=record_store().history(str(record_id))
+        "records/show.html",
+        record=record,
+        fields=schema.FIELDS,
+        history=history.items,
+        older_history_url=older,
+        deleted_entry=deleted_entry,
     )
 
 
@@ -142,7 +170,7 @@ def create() -> Any:
     """A new record; the form carries the new record's id, so submitting it twice creates it once."""
     form = forms.record_form_class()()
     if request.method == "GET":
-        form.submission_id.data = str(uuid.uuid4())
+        form.submission_id.data = _submissions().dumps([str(uuid.uuid4()), current_user.sub])
         form.status.data = schema.STATUSES[0][0]
         return render_template("records/form.html", form=form, record=None)
     submission = _submission_id(form.submission_id.data)
@@ -153,19 +181,34 @@ def create() -> Any:
             current_user.sub, current_user.email, actor_of(current_user), forms.values(form), submission
         )
     except AlreadyCreated as done:
+        if done.existing is None:
+            flash("This form was already used, and the record it created has been deleted since.", "info")
+            return redirect(url_for(".index"))
         flash("This form was already submitted: here is the record it created.", "info")
         return redirect(url_for(".show", record_id=done.existing.record_id))
+    except RecordNotFound:
+        abort(400, description="This form cannot be used. Please open a new one.")
     except RecordsUnavailable:
         return _busy("records/form.html", form=form, record=None)
     flash(f"Created “{record.title}”.", "success")
     return redirect(url_for(".show", record_id=record.record_id))
 
 
-def _submission_id(raw: str | None) -> str:
+def _submissions() -> URLSafeSerializer:
+    """Signs the id a create form will give its record, bound to the user the form was made for."""
+    return URLSafeSerializer(current_app.secret_key, salt="record-submission")
+
+
+def _submission_id(token: str | None) -> str:
+    """The record id this form was given; a forged, foreign or missing one is a 400."""
     try:
-        return str(uuid.UUID(raw or ""))
-    except ValueError:
-        abort(400, description="This form is incomplete. Please open it again.")
+        record_id, sub = _submissions().loads(token or "")
+        valid = sub == current_user.sub and str(uuid.UUID(record_id)) == record_id
+    except (BadSignature, ValueError, TypeError):
+        valid = False
+    if not valid:
+        abort(400, description="This form is incomplete or was not made for you. Please open it again.")
+    return record_id
 
 
 def _busy(template: str, **context: Any) -> tuple[str, int]:
@@ -177,13 +220,20 @@ def _busy(template: str, **context: Any) -> tuple[str, int]:
 @bp.route("/<uuid:record_id>/edit", methods=["GET", "POST"])
 def edit(record_id: uuid.UUID) -> Any:
     """Edit a record; a save based on a stale version shows the conflict page, losing nothing."""
-    record = load(record_id)
+    try:
+        record = load(record_id)
+    except RecordsUnavailable:
+        if request.method == "GET":
+            raise
+        form = forms.record_form_class()()  # the submitted values, so the 503 page keeps them
+        placeholder = Record(str(record_id), "", "", 0, "", "", {"title": form.title.data or "this record"})
+        return _busy("records/form.html", form=form, record=placeholder)
     form = forms.record_form_class()(data=record.values | {"version": record.version})
     if request.method == "GET":
         return render_template("records/form.html", form=form, record=record)
     if not form.validate():
         return render_template("records/form.html", form=form, record=record), 422
-    expected = forms.expected_version(form)
+    expected = forms.whole_number(request.form.get("version"))
     if expected is None:
         abort(400, description="This form is incomplete. Please open it again.")
     values = forms.values(form)
@@ -222,11 +272,11 @@ def delete(record_id: uuid.UUID) -> Any:
         record = load(record_id)
     if request.method == "GET":
         return render_template("records/delete.html", record=record)
-    version = request.form.get("version", "")
-    if not version.isdigit() or len(version) > 11:
+    version = forms.whole_number(request.form.get("version"))
+    if version is None:
         abort(400, description="This form is incomplete. Please open it again.")
     try:
-        record_store().delete(record, actor_of(current_user), int(version))
+        record_store().delete(record, actor_of(current_user), version)
     except VersionConflict as conflict:
         flash("This record changed since you opened it, so it was not deleted. Check it and try again.", "warning")
         return redirect(url_for(".show", record_id=record.record_id) if conflict.current else url_for(".index"))
@@ -239,8 +289,20 @@ def delete(record_id: uuid.UUID) -> Any:
 @bp.get("/deleted")
 @admin_required
 def deleted() -> str:
-    """Recently deleted records, for admins to restore."""
-    return render_template("records/deleted.html", entries=record_store().deleted())
+    """Deleted records not yet restored, newest first, a page at a time, for admins to restore."""
+    filters = paging.fingerprint("deleted")
+    try:
+        cursor = paging.decode(request.args.get("cursor"), filters)
+    except paging.BadCursor:
+        abort(400, description="This page link is invalid. Start again from the list.")
+    page = record_store().deleted_page(
+        DELETED_PAGE_SIZE, cursor.key if cursor else None, bool(cursor and cursor.backward)
+    )
+    next_url = url_for(".deleted", cursor=paging.encode(page.next_key, False, filters)) if page.next_key else ""
+    previous_url = (
+        url_for(".deleted", cursor=paging.encode(page.previous_key, True, filters)) if page.previous_key else ""
+    )
+    return render_template("records/deleted.html", entries=page.items, next_url=next_url, previous_url=previous_url)
 
 
 @bp.post("/<uuid:record_id>/restore")

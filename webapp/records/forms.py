@@ -10,7 +10,15 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, Field, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from webapp.records import schema
 
@@ -54,9 +62,9 @@ def _decimal_valid(declared: schema.Field):
         if field.data is None:
             return
         if not field.data.is_finite():
-            raise ValidationError("Enter a number.")
+            raise StopValidation("Enter a number.")  # NaN and Infinity cannot even be compared with bounds
         if field.data.as_tuple().exponent < -declared.places:
-            raise ValidationError(f"Use at most {declared.places} decimal places.")
+            raise StopValidation(f"Use at most {declared.places} decimal places.")
 
     return validate
 
@@ -106,12 +114,13 @@ def values(form: FlaskForm) -> dict[str, Any]:
     for field in schema.FIELDS:
         value = form[field.name].data
         if field.kind == "decimal" and value is not None:
-            value = Decimal(value)
+            # Exactly the declared places: 0e200 or -0 become 0.00, and what is stored is what is shown.
+            value = Decimal(value).quantize(Decimal(1).scaleb(-field.places)) + 0
         result[field.name] = None if schema.empty(value) else value
     return result
 
 
-def expected_version(form: FlaskForm) -> int | None:
-    """The version the user's edit was based on; None when the form did not carry one we can read."""
-    raw = form.version.data or ""
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+def whole_number(raw: object, max_digits: int = 11) -> int | None:
+    """A plain ASCII whole number from a form or query string ("²" is a digit to str.isdigit, not to int)."""
+    text = raw if isinstance(raw, str) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= max_digits else None

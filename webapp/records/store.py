@@ -3,6 +3,7 @@
 Table design (README has the same, with the page that uses each pattern):
 
 - records table, key ``record_id``. A foreign id costs one GetItem and looks exactly like a missing one.
+  A deleted record leaves a tombstone (its id and ``deleted_at``, in no index), so its id is never reused.
   List indexes, all sorted by ``updated_key`` (``<updated_at>#<record_id>``, newest first):
   ``by_owner`` (owner), ``by_owner_status`` (``<owner>#<status>``), ``by_status`` (status, for admins),
   ``by_all`` (``kind`` = "record", for admins). A list page is one Query on the index that matches its
@@ -19,15 +20,27 @@ counters, so nothing is ever half-written.
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from webapp.dynamodb import DynamoUnavailable, call, from_item, now_iso, paged_query, to_item, unavailable
+from webapp.dynamodb import (
+    DynamoUnavailable,
+    QueryPage,
+    call,
+    from_item,
+    now_iso,
+    paged_query,
+    to_item,
+    unavailable,
+)
 from webapp.records import schema
 
 MAX_SEARCH_QUERIES = 10  # a title search reads at most this many pages of size + 1 before it stops
+TRANSACTION_ATTEMPTS = 4  # a transaction cancelled by a conflicting one is tried again, this many times in all
 
 
 class RecordsError(Exception):
@@ -51,9 +64,9 @@ class VersionConflict(RecordsError):
 
 
 class AlreadyCreated(RecordsError):
-    """A resubmitted create form: the record it made the first time is ``existing``."""
+    """A resubmitted create form: the record it made the first time is ``existing`` (None once deleted)."""
 
-    def __init__(self, existing: Record) -> None:
+    def __init__(self, existing: Record | None) -> None:
         super().__init__("this form was already submitted")
         self.existing = existing
 
@@ -173,7 +186,7 @@ class RecordStore:
     def get(self, record_id: str, viewer: str | None) -> Record:
         """The record, if ``viewer`` may see it (None: an admin, who sees all). One GetItem."""
         item = self._call("get_item", TableName=self.records_table, Key={"record_id": {"S": record_id}}).get("Item")
-        if not item or "owner" not in item:
+        if not _is_record(item):
             raise RecordNotFound(record_id)
         record = record_from_item(item)
         if viewer is not None and record.owner != viewer:
@@ -245,14 +258,54 @@ class RecordStore:
         )
         return [from_item(item) for item in answer["Items"]]
 
+    def history_page(self, record_id: str, size: int, start: dict | None = None) -> QueryPage:
+        """A page of the record's history, newest first."""
+        params = {
+            "TableName": self.audit_table,
+            "KeyConditionExpression": "#s = :s",
+            "ExpressionAttributeNames": {"#s": "subject"},
+            "ExpressionAttributeValues": {":s": {"S": f"record#{record_id}"}},
+        }
+        found = paged_query(
+            lambda query: self._call("query", **query),
+            params,
+            size,
+            key_of=lambda item: {name: item[name] for name in ("subject", "event")},
+            start=start,
+        )
+        found.items = [from_item(item) for item in found.items]
+        return found
+
+    def deleted_page(self, size: int, start: dict | None = None, backward: bool = False) -> QueryPage:
+        """A page of the delete entries not yet restored, newest first (the sparse ``deleted`` index)."""
+        params = {
+            "TableName": self.audit_table,
+            "IndexName": "deleted",
+            "KeyConditionExpression": "deleted_kind = :d",
+            "ExpressionAttributeValues": {":d": {"S": "record"}},
+        }
+        found = paged_query(
+            lambda query: self._call("query", **query),
+            params,
+            size,
+            key_of=lambda item: {name: item[name] for name in ("subject", "event", "deleted_kind")},
+            start=start,
+            backward=backward,
+        )
+        found.items = [from_item(item) for item in found.items]
+        return found
+
+    def deleted_record(self, record_id: str) -> tuple[Record, dict[str, Any]] | None:
+        """A deleted, not yet restored record as it was, with its delete entry; None otherwise."""
+        entries = self.history(record_id, limit=1)
+        if not entries or entries[0].get("deleted_kind") != "record":
+            return None
+        return record_from_item(to_item(entries[0]["snapshot"])), entries[0]
+
     def activity(self, owner: str | None, limit: int = 8) -> list[dict[str, Any]]:
         """The newest audit entries about one owner's records, or about everyone's."""
         index, attribute, value = ("by_owner", "owner", owner) if owner else ("by_time", "log", "all")
         return self._audit_index(index, attribute, value, limit)
-
-    def deleted(self, limit: int = 50) -> list[dict[str, Any]]:
-        """Delete entries not yet restored, newest first (the sparse ``deleted`` index)."""
-        return self._audit_index("deleted", "deleted_kind", "record", limit)
 
     def _audit_index(self, index: str, attribute: str, value: str, limit: int) -> list[dict[str, Any]]:
         answer = self._call(
@@ -279,7 +332,8 @@ class RecordStore:
                 "Put": {
                     "TableName": self.records_table,
                     "Item": record_item(record),
-                    "ConditionExpression": "attribute_not_exists(record_id)",
+                    "ConditionExpression": "attribute_not_exists(record_id)",  # tombstones keep ids used
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
             self._audit_put(record, actor, "create", at, schema.changes(empty, record.values)),
@@ -287,11 +341,11 @@ class RecordStore:
         ]
         try:
             self._transact(writes)
-        except _ConditionFailed:
-            existing = self.get(record_id, viewer=None)
-            if existing.owner != owner:
+        except _ConditionFailed as failed:
+            existing = record_from_item(failed.item) if _is_record(failed.item) else None
+            if existing is not None and existing.owner != owner:
                 raise RecordNotFound(record_id) from None
-            raise AlreadyCreated(existing) from None
+            raise AlreadyCreated(existing) from None  # None: the record this form made was deleted since
         return record
 
     def update(self, record: Record, actor: dict[str, str], values: dict, expected_version: int) -> Record:
@@ -322,7 +376,7 @@ class RecordStore:
         try:
             self._transact(writes)
         except _ConditionFailed as failed:
-            raise VersionConflict(record_from_item(failed.item) if failed.item else None) from None
+            raise VersionConflict(record_from_item(failed.item) if _is_record(failed.item) else None) from None
         return updated
 
     def delete(self, record: Record, actor: dict[str, str], expected_version: int) -> None:
@@ -333,11 +387,12 @@ class RecordStore:
             "snapshot": {"M": record_item(record)},
             "deleted_kind": {"S": "record"},
         }
+        tombstone = {"record_id": {"S": record.record_id}, "deleted_at": {"S": at}}  # in no index
         writes = [
             {
-                "Delete": {
+                "Put": {
                     "TableName": self.records_table,
-                    "Key": {"record_id": {"S": record.record_id}},
+                    "Item": tombstone,
                     "ConditionExpression": "version = :expected",
                     "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -349,15 +404,14 @@ class RecordStore:
         try:
             self._transact(writes)
         except _ConditionFailed as failed:
-            raise VersionConflict(record_from_item(failed.item) if failed.item else None) from None
+            raise VersionConflict(record_from_item(failed.item) if _is_record(failed.item) else None) from None
 
     def restore(self, record_id: str, actor: dict[str, str]) -> Record:
         """Bring back a deleted record from its delete entry, as a new version."""
-        entries = self.history(record_id, limit=1)
-        if not entries or entries[0].get("deleted_kind") != "record":
+        found = self.deleted_record(record_id)
+        if found is None:
             raise RecordNotFound(record_id)
-        entry = entries[0]
-        snapshot = record_from_item(to_item(entry["snapshot"]))
+        snapshot, entry = found
         at = now_iso()
         restored = Record(
             record_id,
@@ -373,7 +427,8 @@ class RecordStore:
                 "Put": {
                     "TableName": self.records_table,
                     "Item": record_item(restored),
-                    "ConditionExpression": "attribute_not_exists(record_id)",
+                    "ConditionExpression": "attribute_not_exists(#owner)",  # only over its tombstone
+                    "ExpressionAttributeNames": {"#owner": "owner"},
                 }
             },
             self._audit_put(restored, actor, "restore", at, schema.changes({}, restored.values)),
@@ -433,24 +488,35 @@ class RecordStore:
     # One place where DynamoDB's errors become the app's own
 
     def _transact(self, writes: list[dict]) -> None:
+        """One transaction; a conflict with another transaction on the same items (the shared counters) is
+        retried with jittered backoff, since botocore does not retry cancelled transactions itself."""
         from botocore.exceptions import ClientError
 
-        try:
-            self.client.transact_write_items(TransactItems=writes)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "TransactionCanceledException":
-                reasons = error.response.get("CancellationReasons", [])
-                if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                    raise _ConditionFailed(reasons[0].get("Item")) from None
-            raise unavailable("transact_write_items", error, RecordsUnavailable) from error
-        except Exception as error:
-            converted = unavailable("transact_write_items", error, RecordsUnavailable)
-            if converted is error:
-                raise
-            raise converted from error
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=writes)
+                return
+            except ClientError as error:
+                reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    raise _ConditionFailed(error.response["CancellationReasons"][0].get("Item")) from None
+                if "TransactionConflict" in reasons and attempt + 1 < TRANSACTION_ATTEMPTS:
+                    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 (jitter, not secrecy)
+                    continue
+                raise unavailable("transact_write_items", error, RecordsUnavailable) from error
+            except Exception as error:
+                converted = unavailable("transact_write_items", error, RecordsUnavailable)
+                if converted is error:
+                    raise
+                raise converted from error
 
     def _call(self, operation: str, **params: Any) -> dict:
         return call(self.client, operation, RecordsUnavailable, **params)
+
+
+def _is_record(item: dict | None) -> bool:
+    """A live record item (not a deleted record's tombstone, not nothing)."""
+    return bool(item) and "owner" in item
 
 
 class _ConditionFailed(Exception):
