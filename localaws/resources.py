@@ -72,6 +72,12 @@ def tables() -> list[dict]:
             ],
             "BillingMode": "PAY_PER_REQUEST",
         },
+        {
+            "TableName": table_name("NOTIFICATIONS_TABLE"),
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "AttributeDefinitions": _string_attributes("pk", "sk"),
+            "BillingMode": "PAY_PER_REQUEST",
+        },
     ]
 
 

@@ -130,10 +130,16 @@ def hosted_login(session: Any, pool_id: str, port: int) -> Iterator[None]:
         server.server_close()
 
 
-def serve_app(port: int) -> Any:
-    """A threaded WSGI server for the app, built from the environment prepared above."""
+OUTBOX_PATH = "/_local/outbox"
+
+
+def serve_app(port: int, with_outbox: bool) -> Any:
+    """A threaded WSGI server for the app, built from the environment prepared above; with the emulator in
+    this process, the local outbox page is mounted beside it (the app itself knows nothing of it)."""
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
     from werkzeug.serving import WSGIRequestHandler, make_server
 
+    from localaws import outbox
     from webapp import create_app
 
     class AppRequestHandler(WSGIRequestHandler):
@@ -142,7 +148,10 @@ def serve_app(port: int) -> Any:
         def log(self, type: str, message: str, *args: Any) -> None:
             logging.getLogger("localaws.app").info(message, *args)
 
-    return make_server(HOST, port, create_app(), threaded=True, request_handler=AppRequestHandler)
+    app: Any = create_app()
+    if with_outbox:
+        app = DispatcherMiddleware(app, {OUTBOX_PATH: outbox.create_app()})
+    return make_server(HOST, port, app, threaded=True, request_handler=AppRequestHandler)
 
 
 def banner(app_url: str, endpoint: str, login_url: str, started_emulator: bool) -> str:
@@ -168,9 +177,11 @@ def run() -> None:
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
     with _maybe_emulator(endpoint) as endpoint_url:
         session, environment = prepare(endpoint_url, app_url, login_url)
+        if not endpoint:  # moto runs in this process: the outbox can read what it received
+            environment["LOCAL_OUTBOX_URL"] = f"{app_url}{OUTBOX_PATH}/"
         os.environ.update(environment)
         with hosted_login(session, environment["COGNITO_USER_POOL_ID"], login_port):
-            server = serve_app(app_port)
+            server = serve_app(app_port, with_outbox=not endpoint)
             print(banner(app_url, endpoint_url, login_url, started_emulator=not endpoint), flush=True)
             server.serve_forever()  # returns on Ctrl-C: Werkzeug catches the KeyboardInterrupt itself
     print("\nStopped.", flush=True)

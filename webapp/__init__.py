@@ -71,10 +71,11 @@ def _answer_unavailable_with_503(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per page group; imported here so that nothing imports the app object."""
-    from webapp import account, admin, auth, main, records
+    from webapp import account, admin, auth, main, notifications, records
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(records.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(notifications.bp)

@@ -108,15 +108,19 @@ class Cognito:
 
     def members(self, group: str) -> set[str]:
         """Usernames in ``group``, following pagination (admin groups are small)."""
-        members: set[str] = set()
+        return {user.username for user in self.group_users(group)}
+
+    def group_users(self, group: str) -> list[PoolUser]:
+        """Everyone in ``group``, following pagination."""
+        users: list[PoolUser] = []
         token = None
         while True:
             params = {"UserPoolId": self.pool_id, "GroupName": group, "Limit": 60}
             answer = self._call("list_users_in_group", **(params | ({"NextToken": token} if token else {})))
-            members.update(user["Username"] for user in answer.get("Users", []))
+            users.extend(_user(raw) for raw in answer.get("Users", []))
             token = answer.get("NextToken")
             if not token:
-                return members
+                return users
 
     # Changing
 

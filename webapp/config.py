@@ -66,6 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SESSIONS_TABLE", "webapp-sessions", "DynamoDB table holding server-side sessions."),
     Setting("RECORDS_TABLE", "webapp-records", "DynamoDB table holding users' records and their counters."),
     Setting("AUDIT_TABLE", "webapp-audit", "DynamoDB table holding the history of every change (audit log)."),
+    Setting("NOTIFICATIONS_TABLE", "webapp-notifications", "DynamoDB table: subscriptions, templates, send history."),
     Setting("RECORDS_PAGE_SIZE", "20", "Records per list page (a visitor may ask for 5 to 100).", _positive_int),
     Setting("COGNITO_USER_POOL_ID", "", "Cognito user pool id, e.g. eu-west-1_AbCdEf123."),
     Setting("COGNITO_CLIENT_ID", "", "Cognito app client id used for the hosted login."),
@@ -73,6 +74,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COGNITO_DOMAIN", "", "Base URL of the hosted login, e.g. https://myapp.auth.eu-west-1.amazoncognito.com."),
     Setting("COGNITO_SCOPES", "openid email profile", "OAuth scopes asked for at sign-in (openid is required)."),
     Setting("COGNITO_JWKS_URL", "", "Local only: where to fetch the pool's signing keys. Refused on Lambda."),
+    Setting("LOCAL_OUTBOX_URL", "", "Local only: the local stack's page of what SNS received. Refused on Lambda."),
     Setting("SESSION_IDLE_MINUTES", "120", "A session ends after this long without a request.", _positive_int),
     Setting("SESSION_MAX_HOURS", "24", "A session ends this long after sign-in, however active.", _positive_int),
     Setting("SNS_TOPIC_ARN", "", "SNS topic that notifications are published to."),
@@ -125,6 +127,8 @@ def _check_lambda(config: Mapping[str, Any], environ: Mapping[str, str]) -> None
         raise ConfigError("FLASK_DEBUG: must be off on Lambda")
     if config.get("COGNITO_JWKS_URL"):
         raise ConfigError("COGNITO_JWKS_URL: local only; on Lambda the keys come from the pool's issuer URL")
+    if config.get("LOCAL_OUTBOX_URL"):
+        raise ConfigError("LOCAL_OUTBOX_URL: local only; on AWS, SNS delivers the messages itself")
     endpoints = sorted(name for name in environ if name.startswith("AWS_ENDPOINT_URL"))
     if endpoints:
         raise ConfigError(f"{endpoints[0]}: an emulator endpoint is local only; on Lambda the app talks to AWS")

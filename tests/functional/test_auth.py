@@ -80,9 +80,16 @@ def test_an_ordinary_page_view_costs_one_session_read_and_no_write(visitor, acco
     calls = []
     dynamodb = app.extensions["session_store"].client
     original = dynamodb._make_api_call
-    monkeypatch.setattr(dynamodb, "_make_api_call", lambda op, params: calls.append(op) or original(op, params))
+
+    def counted(op, params):
+        if params.get("TableName") == "webapp-sessions":
+            calls.append(op)
+        return original(op, params)
+
+    monkeypatch.setattr(dynamodb, "_make_api_call", counted)
     assert client.get("/account").status_code == 200
-    assert calls == ["GetItem"]
+    assert client.get("/records").status_code == 200
+    assert calls == ["GetItem", "GetItem"]
 
 
 def test_static_files_and_the_health_check_cost_no_session_read(visitor, accounts, client, app, monkeypatch):

@@ -22,10 +22,12 @@ from webapp.auth.guards import admin_required
 from webapp.auth.users import ADMIN_GROUP
 from webapp.cognito import Cognito, CognitoError, PoolUser, cognito
 from webapp.sessions import store as sessions
+from webapp.sns import SnsError
+from webapp.validation import valid_email
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.admin_only = True  # type: ignore[attr-defined]
 
-EMAIL = re.compile(r"^[^@\s\"\\]{1,64}@[^@\s\"\\]+\.[^@\s\"\\]{2,}$")
 USERNAME = re.compile(r"^[\w.@+-]{1,128}$")
 PAGE_SIZE = 25
 MAX_FILTER_LENGTH = 100
@@ -114,7 +116,7 @@ def invite() -> Any:
         return render_template("admin/invite.html", email="", make_admin=False)
     email = request.form.get("email", "").strip().lower()
     make_admin = request.form.get("make_admin") == "yes"
-    if not EMAIL.match(email) or len(email) > 254:
+    if not valid_email(email):
         return render_template(
             "admin/invite.html", email=email, make_admin=make_admin, error="Enter a valid email address."
         ), 422
@@ -195,11 +197,25 @@ def _sign_out(pool: Cognito, user: PoolUser) -> None:
 def _promote(pool: Cognito, user: PoolUser) -> None:
     pool.add_to_group(user.username, ADMIN_GROUP)
     _end_app_sessions(user, signed_out=False)  # their groups come from the token: sign in again to get it
+    _refresh_subscriptions(user, [*user.groups, ADMIN_GROUP])
 
 
 def _demote(pool: Cognito, user: PoolUser) -> None:
     pool.remove_from_group(user.username, ADMIN_GROUP)
     _end_app_sessions(user, signed_out=False)
+    _refresh_subscriptions(user, [group for group in user.groups if group != ADMIN_GROUP])
+
+
+def _refresh_subscriptions(user: PoolUser, groups: list[str]) -> None:
+    """Messages to a group must follow membership: rewrite the filter policy of each of the user's
+    subscriptions."""
+    from webapp.notifications.store import notification_store
+    from webapp.sns import filter_policy, sns
+
+    store = notification_store()
+    policy = filter_policy(user.sub, groups, store.record_events(user.sub))
+    for item in store.subscriptions_of(user.sub):
+        sns().set_policy(item["arn"], policy)
 
 
 def _delete(pool: Cognito, user: PoolUser) -> None:
@@ -253,6 +269,13 @@ def act(username: str, name: str) -> Response:
     except CognitoError as error:
         audit_log().record(actor(), f"user.{name}", target_of(user), f"failed: {error.code}", error.message)
         flash(cognito_message(error), "error")
+        return redirect(url_for(".user", username=username))
+    except SnsError as error:  # the change itself was made; their notifications could not follow it yet
+        audit_log().record(actor(), f"user.{name}", target_of(user), f"done; notifications: {error.code}")
+        flash(
+            f"{action.done} {user.email}, but their notification settings could not be updated ({error.code}).",
+            "warning",
+        )
         return redirect(url_for(".user", username=username))
     audit_log().record(actor(), f"user.{name}", target_of(user), "success")
     flash(f"{action.done} {user.email}.", "success")

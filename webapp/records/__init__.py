@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from webapp import aws, paging
 from webapp.auth.guards import admin_required
+from webapp.notifications.events import record_changed
 from webapp.records import exports, forms, schema
 from webapp.records.store import (
     AlreadyCreated,
@@ -243,6 +244,7 @@ def edit(record_id: uuid.UUID) -> Any:
         return _conflict(conflict.current, values)
     except RecordsUnavailable:
         return _busy("records/form.html", form=form, record=record)
+    record_changed(updated, "update", current_user)
     flash(f"Saved “{updated.title}”.", "success")
     return redirect(url_for(".show", record_id=updated.record_id))
 
@@ -282,6 +284,7 @@ def delete(record_id: uuid.UUID) -> Any:
         return redirect(url_for(".show", record_id=record.record_id) if conflict.current else url_for(".index"))
     except RecordsUnavailable:
         return _busy("records/delete.html", record=record)
+    record_changed(record, "delete", current_user)
     flash(f"Deleted “{record.title}”.", "success")
     return redirect(url_for(".index"))
 
@@ -314,6 +317,7 @@ def restore(record_id: uuid.UUID) -> Response:
     except RecordNotFound:
         flash("That record is not deleted (it may have been restored already).", "warning")
         return redirect(url_for(".deleted"))
+    record_changed(record, "restore", current_user)
     flash(f"Restored “{record.title}”.", "success")
     return redirect(url_for(".show", record_id=record.record_id))
 

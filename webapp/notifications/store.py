@@ -1,0 +1,191 @@
+"""The notifications table: who subscribed what, preferences, templates, and the history of every send.
+
+One table, keys ``pk`` + ``sk``:
+
+- ``user#<sub>`` / ``sub#<protocol>#<endpoint>``: a user's subscription (its ARN, when it was made);
+- ``endpoint#<protocol>#<endpoint>`` / ``owner``: who owns an endpoint (the admin overview's lookup);
+- ``user#<sub>`` / ``prefs``: whether the user wants to hear about changes to their records;
+- ``template`` / ``<name>``: saved messages;
+- ``send`` / ``<at>#<send id>``: the history, newest first;
+- ``claim#<send id>`` / ``claim``: a send form already used (so a double submit never sends twice).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from webapp import aws
+from webapp.dynamodb import QueryPage, call, from_item, now_iso, paged_query, to_item, unavailable
+
+
+class AlreadyOwned(Exception):
+    """That email address or phone number is subscribed by another account."""
+
+
+class NotificationStore:
+    def __init__(self, client: Any, table: str) -> None:
+        self.client = client
+        self.table = table
+
+    def _query(self, pk: str, prefix: str = "", **extra: Any) -> list[dict[str, Any]]:
+        names = {"#pk": "pk"} | ({"#sk": "sk"} if prefix else {})
+        values = {":pk": {"S": pk}} | ({":prefix": {"S": prefix}} if prefix else {})
+        condition = "#pk = :pk" + (" AND begins_with(#sk, :prefix)" if prefix else "")
+        answer = call(
+            self.client,
+            "query",
+            TableName=self.table,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            **extra,
+        )
+        return [from_item(item) for item in answer["Items"]]
+
+    # Subscriptions
+
+    def subscriptions_of(self, user_sub: str) -> list[dict[str, Any]]:
+        return self._query(f"user#{user_sub}", "sub#")
+
+    def add_subscription(self, user_sub: str, email: str, protocol: str, endpoint: str, arn: str) -> None:
+        """Record a subscription and its owner together; AlreadyOwned when another account owns the endpoint."""
+        from botocore.exceptions import ClientError
+
+        at = now_iso()
+        mine = {
+            "pk": f"user#{user_sub}",
+            "sk": f"sub#{protocol}#{endpoint}",
+            "arn": arn,
+            "protocol": protocol,
+            "endpoint": endpoint,
+            "created_at": at,
+        }
+        owner = {"pk": f"endpoint#{protocol}#{endpoint}", "sk": "owner", "owner": user_sub, "owner_email": email}
+        writes = [
+            {"Put": {"TableName": self.table, "Item": to_item(mine)}},
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(owner),
+                    "ConditionExpression": "attribute_not_exists(pk) OR #owner = :me",
+                    "ExpressionAttributeNames": {"#owner": "owner"},
+                    "ExpressionAttributeValues": {":me": {"S": user_sub}},
+                }
+            },
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=writes)
+        except ClientError as error:
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise AlreadyOwned(endpoint) from None
+            raise unavailable("transact_write_items", error) from error
+
+    def owner_of(self, protocol: str, endpoint: str) -> dict[str, Any] | None:
+        key = {"pk": {"S": f"endpoint#{protocol}#{endpoint}"}, "sk": {"S": "owner"}}
+        item = call(self.client, "get_item", TableName=self.table, Key=key).get("Item")
+        return from_item(item) if item else None
+
+    def owners(self, endpoints: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Owners of many endpoints with one BatchGetItem per 100 (the admin overview's page)."""
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        unique = sorted(set(endpoints))
+        for start in range(0, len(unique), 100):
+            keys = [{"pk": {"S": f"endpoint#{p}#{e}"}, "sk": {"S": "owner"}} for p, e in unique[start : start + 100]]
+            request = {self.table: {"Keys": keys}}
+            while request:
+                answer = call(self.client, "batch_get_item", RequestItems=request)
+                for item in answer["Responses"].get(self.table, []):
+                    plain = from_item(item)
+                    _, protocol, endpoint = plain["pk"].split("#", 2)
+                    found[(protocol, endpoint)] = plain
+                request = answer.get("UnprocessedKeys") or {}
+        return found
+
+    def remove_subscription(self, user_sub: str, protocol: str, endpoint: str) -> None:
+        keys = [
+            {"pk": {"S": f"user#{user_sub}"}, "sk": {"S": f"sub#{protocol}#{endpoint}"}},
+            {"pk": {"S": f"endpoint#{protocol}#{endpoint}"}, "sk": {"S": "owner"}},
+        ]
+        writes = [{"Delete": {"TableName": self.table, "Key": key}} for key in keys]
+        call(self.client, "transact_write_items", TransactItems=writes)
+
+    # Preferences
+
+    def record_events(self, user_sub: str) -> bool:
+        key = {"pk": {"S": f"user#{user_sub}"}, "sk": {"S": "prefs"}}
+        item = call(self.client, "get_item", TableName=self.table, Key=key).get("Item", {})
+        return bool(from_item(item).get("record_events", False))
+
+    def set_record_events(self, user_sub: str, wanted: bool) -> None:
+        item = {"pk": {"S": f"user#{user_sub}"}, "sk": {"S": "prefs"}, "record_events": {"BOOL": wanted}}
+        call(self.client, "put_item", TableName=self.table, Item=item)
+
+    # Templates
+
+    def templates(self) -> list[dict[str, Any]]:
+        return self._query("template")
+
+    def template(self, name: str) -> dict[str, Any] | None:
+        key = {"pk": {"S": "template"}, "sk": {"S": name}}
+        item = call(self.client, "get_item", TableName=self.table, Key=key).get("Item")
+        return from_item(item) if item else None
+
+    def save_template(self, name: str, subject: str, message: str, author: str) -> None:
+        item = {
+            "pk": "template",
+            "sk": name,
+            "subject": subject,
+            "message": message,
+            "author": author,
+            "updated_at": now_iso(),
+        }
+        call(self.client, "put_item", TableName=self.table, Item=to_item(item))
+
+    def delete_template(self, name: str) -> None:
+        key = {"pk": {"S": "template"}, "sk": {"S": name}}
+        call(self.client, "delete_item", TableName=self.table, Key=key)
+
+    # Sends
+
+    def claim(self, send_id: str) -> bool:
+        """Mark a send form as used; False when it already was (a resubmitted or double-clicked form)."""
+        from botocore.exceptions import ClientError
+
+        item = {"pk": {"S": f"claim#{send_id}"}, "sk": {"S": "claim"}, "at": {"S": now_iso()}}
+        try:
+            self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise unavailable("put_item", error) from error
+        return True
+
+    def record_send(self, send_id: str, entry: dict[str, Any]) -> None:
+        at = now_iso()
+        item = {"pk": "send", "sk": f"{at}#{send_id}", "at": at, "send_id": send_id} | entry
+        call(self.client, "put_item", TableName=self.table, Item=to_item(item))
+
+    def sends(self, size: int, start: dict | None = None, backward: bool = False) -> QueryPage:
+        params = {
+            "TableName": self.table,
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": "pk"},
+            "ExpressionAttributeValues": {":pk": {"S": "send"}},
+        }
+        found = paged_query(
+            lambda query: call(self.client, "query", **query),
+            params,
+            size,
+            key_of=lambda item: {"pk": item["pk"], "sk": item["sk"]},
+            start=start,
+            backward=backward,
+        )
+        found.items = [from_item(item) for item in found.items]
+        return found
+
+
+def notification_store() -> NotificationStore:
+    return NotificationStore(aws.client("dynamodb"), current_app.config["NOTIFICATIONS_TABLE"])

@@ -1,0 +1,156 @@
+"""The SNS API: the app's topic and its subscriptions, and direct SMS; SNS's errors become ``SnsError``.
+
+Every subscription carries a filter policy on two message attributes: ``audience`` (``all``,
+``group:<name>`` or ``user:<sub>``) and ``event`` (``broadcast``, and ``record.changed`` for users who
+asked to hear about changes to their records). One published message, with those attributes, reaches
+exactly the audience it names.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from flask import current_app
+
+from webapp import aws
+
+log = logging.getLogger(__name__)
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+MAX_SUBJECT = 100  # SNS's limit for email subjects
+MAX_MESSAGE_BYTES = 256 * 1024  # SNS's limit for a message
+MAX_SMS = 1600  # SNS splits SMS into parts up to this many characters
+BUSY_CODES = {"Throttled", "ThrottlingException", "InternalError", "KMSThrottling", "Unavailable"}
+
+
+class SnsError(Exception):
+    """SNS refused or could not be reached; ``code`` is SNS's error code, ``message`` its words."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.message = message
+
+    @property
+    def busy(self) -> bool:
+        return self.code in BUSY_CODES
+
+
+def filter_policy(user_sub: str, groups: list[str], record_events: bool) -> str:
+    """What a user's subscription receives: everyone's messages, their groups', their own; their record
+    events only if they asked for them."""
+    audiences = ["all", f"user:{user_sub}", *(f"group:{group}" for group in sorted(groups))]
+    events = ["broadcast", "record.changed"] if record_events else ["broadcast"]
+    return json.dumps({"audience": audiences, "event": events}, separators=(",", ":"))
+
+
+def attributes(audience: str, event: str = "broadcast") -> dict[str, dict[str, str]]:
+    """The message attributes that select ``audience`` through the subscriptions' filter policies."""
+    return {
+        "audience": {"DataType": "String", "StringValue": audience},
+        "event": {"DataType": "String", "StringValue": event},
+    }
+
+
+def mask(endpoint: str) -> str:
+    """An email or phone number with most of it hidden (j***@example.com, +44*******789)."""
+    if "@" in endpoint:
+        name, _, domain = endpoint.partition("@")
+        return f"{name[:1]}***@{domain}"
+    return endpoint[:3] + "*" * max(len(endpoint) - 6, 0) + endpoint[-3:]
+
+
+class Sns:
+    """The app's topic, and SMS to phone numbers."""
+
+    def __init__(self, client: Any, topic_arn: str) -> None:
+        self.client = client
+        self.topic_arn = topic_arn
+
+    def subscribe(self, protocol: str, endpoint: str, policy: str) -> str:
+        """Subscribe an email address or phone number with its filter policy; returns the subscription ARN
+        (for email it stays pending until the recipient confirms)."""
+        answer = self._call(
+            "subscribe",
+            TopicArn=self.topic_arn,
+            Protocol=protocol,
+            Endpoint=endpoint,
+            Attributes={"FilterPolicy": policy},
+            ReturnSubscriptionArn=True,
+        )
+        return answer["SubscriptionArn"]
+
+    def pending(self, subscription_arn: str) -> bool | None:
+        """True while the subscription awaits confirmation; None when SNS no longer knows it."""
+        try:
+            found = self._call("get_subscription_attributes", SubscriptionArn=subscription_arn)["Attributes"]
+        except SnsError as error:
+            if error.code == "NotFound":
+                return None
+            raise
+        return found.get("PendingConfirmation", "false") == "true"
+
+    def set_policy(self, subscription_arn: str, policy: str) -> None:
+        self._call(
+            "set_subscription_attributes",
+            SubscriptionArn=subscription_arn,
+            AttributeName="FilterPolicy",
+            AttributeValue=policy,
+        )
+
+    def unsubscribe(self, subscription_arn: str) -> None:
+        try:
+            self._call("unsubscribe", SubscriptionArn=subscription_arn)
+        except SnsError as error:
+            if error.code != "NotFound":  # already gone is what we wanted
+                raise
+
+    def subscriptions(self, token: str | None = None) -> tuple[list[dict[str, str]], str]:
+        """One page (up to 100) of the topic's subscriptions and the next page's token ("" at the end)."""
+        params = {"TopicArn": self.topic_arn} | ({"NextToken": token} if token else {})
+        answer = self._call("list_subscriptions_by_topic", **params)
+        return answer.get("Subscriptions", []), answer.get("NextToken", "")
+
+    def publish(self, subject: str, message: str, audience: str, event: str = "broadcast") -> str:
+        """One message to the topic for ``audience``; returns SNS's message id."""
+        answer = self._call(
+            "publish",
+            TopicArn=self.topic_arn,
+            Subject=subject,
+            Message=message,
+            MessageAttributes=attributes(audience, event),
+        )
+        return answer["MessageId"]
+
+    def send_sms(self, phone_number: str, message: str) -> str:
+        """A text message straight to one phone number; returns SNS's message id."""
+        answer = self._call(
+            "publish",
+            PhoneNumber=phone_number,
+            Message=message,
+            MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
+        )
+        return answer["MessageId"]
+
+    def _call(self, operation: str, **kwargs: Any) -> dict:
+        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+        try:
+            return getattr(self.client, operation)(**kwargs)
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            log.warning("sns %s failed: %s", operation, code)
+            raise SnsError(code, error.response["Error"].get("Message", "")) from error
+        except ParamValidationError as error:
+            raise SnsError("InvalidParameter", str(error)) from error
+        except BotoCoreError as error:
+            log.warning("sns %s failed: %s", operation, type(error).__name__)
+            raise SnsError("Unavailable", str(error)) from error
+
+
+def sns() -> Sns:
+    """The current app's SNS adapter, on the shared client."""
+    return Sns(aws.client("sns"), current_app.config["SNS_TOPIC_ARN"])
