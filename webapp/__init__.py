@@ -32,6 +32,9 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     settings["DEBUG"] = settings.pop("FLASK_DEBUG")
     app.config.update(settings)
     app.config.update(overrides or {})
+    from webapp import secrets
+
+    secrets.load(app.config)
     config.check(app.config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = DEBUG_ONLY_SECRET_KEY

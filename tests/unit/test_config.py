@@ -96,3 +96,29 @@ def test_local_only_settings_are_refused_on_lambda(changes, environ, key):
 def test_scopes_without_openid_are_refused():
     with pytest.raises(config.ConfigError, match="COGNITO_SCOPES"):
         config.check({"SECRET_KEY": "k", "COGNITO_SCOPES": "email profile"}, environ={})
+
+
+def test_secrets_come_from_ssm_parameters_read_once_at_start(monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        ssm = boto3.client("ssm", region_name="us-east-1")
+        ssm.put_parameter(Name="/webapp/dev/secret-key", Value="from-ssm", Type="SecureString")
+        ssm.put_parameter(Name="/webapp/dev/client-secret", Value="client-secret", Type="SecureString")
+        monkeypatch.delenv("SECRET_KEY", raising=False)
+        monkeypatch.setenv("SECRET_KEY_PARAMETER", "/webapp/dev/secret-key")
+        monkeypatch.setenv("COGNITO_CLIENT_SECRET_PARAMETER", "/webapp/dev/client-secret")
+        app = create_app()
+    assert app.config["SECRET_KEY"] == "from-ssm"
+    assert app.config["COGNITO_CLIENT_SECRET"] == "client-secret"
+
+
+def test_a_missing_ssm_parameter_stops_the_app_with_a_clear_message(monkeypatch):
+    from moto import mock_aws
+
+    with mock_aws():
+        monkeypatch.delenv("SECRET_KEY", raising=False)
+        monkeypatch.setenv("SECRET_KEY_PARAMETER", "/webapp/dev/nope")
+        with pytest.raises(config.ConfigError, match="SECRET_KEY_PARAMETER: no SSM parameter named '/webapp/dev/nope'"):
+            create_app()

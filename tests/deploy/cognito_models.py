@@ -1,0 +1,133 @@
+"""Test-only CloudFormation handlers for the resource types moto's CloudFormation lacks: Cognito's, and the
+deployment bucket's policy that Serverless adds.
+
+They create the resources through moto's own Cognito backend, exactly as the API calls would, so that the
+whole generated template deploys into moto and the app's Cognito calls then run against what it made.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.cloudformation import parsing
+from moto.core.common_models import CloudFormationModel
+
+
+def _backend(account_id: str, region_name: str) -> Any:
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    return cognitoidp_backends[account_id][region_name]
+
+
+class _Made:
+    """What CloudFormation knows of a created resource: its Ref value and its GetAtt attributes.
+
+    A mixin: moto lists CloudFormationModel's *direct* subclasses, so each handler names it as a base."""
+
+    def __init__(self, physical_id: str, attributes: dict[str, str] | None = None) -> None:
+        self._id = physical_id
+        self._attributes = attributes or {}
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self._id
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self._attributes[attribute_name]
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):  # noqa: E501
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        return None
+
+    def is_created(self) -> bool:
+        return True
+
+
+class UserPool(_Made, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Cognito::UserPool"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = dict(cloudformation_json["Properties"])
+        name = properties.pop("UserPoolName", resource_name)
+        pool = _backend(account_id, region_name).create_user_pool(name, properties)
+        return cls(pool.id, {"Arn": pool.arn, "ProviderName": f"cognito-idp.{region_name}.amazonaws.com/{pool.id}"})
+
+
+class UserPoolClient(_Made, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Cognito::UserPoolClient"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = dict(cloudformation_json["Properties"])
+        pool_id = properties.pop("UserPoolId")
+        secret = bool(properties.pop("GenerateSecret", False))
+        client = _backend(account_id, region_name).create_user_pool_client(pool_id, secret, properties)
+        return cls(client.id, {"ClientSecret": client.secret or ""})
+
+
+class UserPoolDomain(_Made, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Cognito::UserPoolDomain"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        _backend(account_id, region_name).create_user_pool_domain(properties["UserPoolId"], properties["Domain"])
+        return cls(properties["Domain"])
+
+
+class UserPoolGroup(_Made, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Cognito::UserPoolGroup"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        group = _backend(account_id, region_name).create_group(
+            properties["UserPoolId"], properties["GroupName"], properties.get("Description", ""), None, None
+        )
+        return cls(group.group_name)
+
+
+class BucketPolicy(_Made, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        import json
+
+        from moto.s3.models import s3_backends
+
+        properties = cloudformation_json["Properties"]
+        policy = json.dumps(properties["PolicyDocument"]).encode()
+        s3_backends[account_id]["aws"].put_bucket_policy(properties["Bucket"], policy)
+        return cls(properties["Bucket"])
+
+
+def register() -> None:
+    """Make moto's CloudFormation see the handlers above (its model lists are cached)."""
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()

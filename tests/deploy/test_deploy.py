@@ -1,0 +1,80 @@
+"""The generated template deploys into moto, and what it creates is what the app's configuration expects."""
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from localaws import resources
+from tests.deploy.stack import deploy
+
+
+@pytest.fixture
+def deployed(package):
+    with mock_aws():
+        yield deploy(boto3.session.Session(region_name="us-east-1"), package)
+
+
+def comparable(table):
+    """What matters of a table: keys, attribute types, indexes and their keys and projections."""
+    indexes = {
+        index["IndexName"]: (
+            tuple(map(tuple, (k.values() for k in index["KeySchema"]))),
+            index["Projection"]["ProjectionType"],
+        )
+        for index in table.get("GlobalSecondaryIndexes", [])
+    }
+    return (
+        tuple(tuple(key.values()) for key in table["KeySchema"]),
+        sorted(tuple(a.values()) for a in table["AttributeDefinitions"]),
+        indexes,
+    )
+
+
+def test_the_stack_creates_every_table_the_app_reads_with_the_local_stacks_design(deployed):
+    dynamodb = deployed.client("dynamodb")
+    by_setting = {spec["TableName"]: spec for spec in resources.tables()}
+    for setting in ("SESSIONS_TABLE", "RECORDS_TABLE", "AUDIT_TABLE", "NOTIFICATIONS_TABLE"):
+        deployed_table = dynamodb.describe_table(TableName=deployed.environment[setting])["Table"]
+        assert comparable(deployed_table) == comparable(by_setting[resources.table_name(setting)]), setting
+        assert deployed_table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_every_table_has_point_in_time_recovery_and_sessions_expire_by_ttl(package):
+    # moto's CloudFormation applies neither property, so the template itself is checked.
+    resources_ = package.template["Resources"]
+    tables = [r for r in resources_.values() if r["Type"] == "AWS::DynamoDB::Table"]
+    assert len(tables) == 4
+    assert all(t["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] for t in tables)
+    ttl = resources_["SessionsTable"]["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_the_pool_client_domain_group_and_topic_are_what_the_app_is_configured_for(deployed):
+    env = deployed.environment
+    cognito = deployed.client("cognito-idp")
+    pool = cognito.describe_user_pool(UserPoolId=env["COGNITO_USER_POOL_ID"])["UserPool"]
+    assert pool["UsernameAttributes"] == ["email"] and pool["AutoVerifiedAttributes"] == ["email"]
+    client = cognito.describe_user_pool_client(
+        UserPoolId=env["COGNITO_USER_POOL_ID"], ClientId=env["COGNITO_CLIENT_ID"]
+    )
+    client = client["UserPoolClient"]
+    app_url = deployed.outputs["AppUrl"]
+    assert app_url.startswith("https://") and app_url.endswith(".amazonaws.com/dev/")
+    assert client["CallbackURLs"] == [f"{app_url}auth/callback"]
+    assert client["LogoutURLs"] == [app_url]
+    assert client["AllowedOAuthFlows"] == ["code"] and set(client["AllowedOAuthScopes"]) == {
+        "openid",
+        "email",
+        "profile",
+    }
+    domain = env["COGNITO_DOMAIN"].removeprefix("https://").split(".")[0]
+    assert (
+        cognito.describe_user_pool_domain(Domain=domain)["DomainDescription"]["UserPoolId"]
+        == env["COGNITO_USER_POOL_ID"]
+    )
+    groups = cognito.list_groups(UserPoolId=env["COGNITO_USER_POOL_ID"])["Groups"]
+    assert [group["GroupName"] for group in groups] == ["admin"]
+    topics = [topic["TopicArn"] for topic in deployed.client("sns").list_topics()["Topics"]]
+    assert env["SNS_TOPIC_ARN"] in topics
+    assert env["SECRET_KEY_PARAMETER"] == "/webapp/dev/secret-key"
+    assert deployed.outputs["UserPoolId"] == env["COGNITO_USER_POOL_ID"]

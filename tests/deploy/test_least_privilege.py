@@ -1,0 +1,362 @@
+"""Least privilege, checked: every AWS call the app makes (recorded while it runs against the deployed
+stack) is allowed by the role's policy, and calls it must never make are denied. moto's IAM evaluator."""
+
+from __future__ import annotations
+
+import json
+import threading
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.iam.access_control import IAMPolicy, PermissionResult
+
+from tests.conftest import HostedLoginBrowser
+from tests.deploy.stack import deploy
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+NOT_AUTHORIZED_BY_IAM = {("cognito-idp", "GlobalSignOut")}  # authorized by the user's access token instead
+EXPECTED_OPERATIONS = {
+    *(("dynamodb", op) for op in ("BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "TransactWriteItems")),
+    *(
+        ("sns", op)
+        for op in (
+            "GetSubscriptionAttributes",
+            "ListSubscriptionsByTopic",
+            "Publish",
+            "SetSubscriptionAttributes",
+            "Subscribe",
+            "Unsubscribe",
+        )
+    ),
+    *(
+        ("cognito-idp", op)
+        for op in (
+            "AdminAddUserToGroup",
+            "AdminCreateUser",
+            "AdminDeleteUser",
+            "AdminDisableUser",
+            "AdminEnableUser",
+            "AdminGetUser",
+            "AdminListGroupsForUser",
+            "AdminRemoveUserFromGroup",
+            "AdminResetUserPassword",
+            "AdminUserGlobalSignOut",
+            "GlobalSignOut",
+            "ListUsers",
+            "ListUsersInGroup",
+        )
+    ),
+}
+# Calls a short scenario does not reach: the session's once-a-minute activity touch, the secrets at cold start.
+CALLED_OUTSIDE_THE_SCENARIO = {"dynamodb:UpdateItem", "ssm:GetParameters"}
+
+
+def allowed(policies: list[dict], action: str, resource: str) -> bool:
+    """moto's evaluator decides, on statements with NotResource first resolved for ``resource``."""
+    resolved = [_resolve_not_resource(policy, resource) for policy in policies]
+    results = [IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource) for policy in resolved]
+    return PermissionResult.DENIED not in results and PermissionResult.PERMITTED in results
+
+
+def _resolve_not_resource(policy: dict, resource: str) -> dict:
+    """moto's evaluator ignores NotResource (and so over-allows). As AWS defines it, a statement with
+    NotResource covers exactly the resources that match none of its patterns: keep it for such a resource,
+    drop it otherwise."""
+    from fnmatch import fnmatchcase
+
+    statements = []
+    for statement in policy["Statement"]:
+        if "NotResource" not in statement:
+            statements.append(statement)
+            continue
+        patterns = (
+            statement["NotResource"] if isinstance(statement["NotResource"], list) else [statement["NotResource"]]
+        )
+        if not any(fnmatchcase(resource, pattern) for pattern in patterns):
+            statements.append({k: v for k, v in statement.items() if k != "NotResource"} | {"Resource": "*"})
+    return policy | {"Statement": statements}
+
+
+def table_arn(name: str, index: str | None = None) -> str:
+    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+    return f"{arn}/index/{index}" if index else arn
+
+
+def iam_requests(service: str, operation: str, params: dict, deployed) -> list[tuple[str, str]]:
+    """The (action, resource) pairs IAM evaluates for one API call."""
+    if service == "dynamodb":
+        if operation == "TransactWriteItems":
+            kinds = {
+                "Put": "PutItem",
+                "Update": "UpdateItem",
+                "Delete": "DeleteItem",
+                "ConditionCheck": "ConditionCheckItem",
+            }
+            return [
+                (f"dynamodb:{kinds[kind]}", table_arn(body["TableName"]))
+                for item in params["TransactItems"]
+                for kind, body in item.items()
+            ]
+        if operation == "BatchGetItem":
+            return [("dynamodb:BatchGetItem", table_arn(name)) for name in params["RequestItems"]]
+        return [(f"dynamodb:{operation}", table_arn(params["TableName"], params.get("IndexName")))]
+    if service == "cognito-idp":
+        pool = params.get("UserPoolId", deployed.environment["COGNITO_USER_POOL_ID"])
+        return [(f"cognito-idp:{operation}", f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{pool}")]
+    if service == "sns":
+        # A phone number has no ARN: IAM sees the phone number itself, which matches no SNS ARN pattern.
+        resource = params.get("TopicArn") or params.get("SubscriptionArn") or params.get("PhoneNumber") or "*"
+        return [(f"sns:{operation}", resource)]
+    if service == "ssm":
+        return [(f"ssm:{operation}", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}") for name in params["Names"]]
+    raise AssertionError(f"the app called an unexpected service: {service}:{operation}")
+
+
+class StageBrowser(HostedLoginBrowser):
+    """Walks the hosted login to an app served at the stage's own URL (…/dev), as on API Gateway."""
+
+    def callback(self, location):
+        parts = urlsplit(location)
+        return self.client.get(f"{parts.path.removeprefix('/dev')}?{parts.query}")
+
+
+@pytest.fixture(scope="module")
+def recorded_calls(package):
+    """Run the app against the deployed stack through every kind of page and action; return its AWS calls."""
+    from localaws.hosted_login import create_app as create_hosted_login
+    from tests.functional.test_admin import csrf
+    from tests.functional.test_records import GOOD, edit_form, hidden, new_form
+    from webapp import create_app
+    from werkzeug.serving import make_server
+
+    with mock_aws():
+        session = boto3.session.Session(region_name=REGION)
+        deployed = deploy(session, package)
+        env = deployed.environment
+        pool = env["COGNITO_USER_POOL_ID"]
+        cognito = session.client("cognito-idp")
+        for email, groups in (("admin@example.com", ["admin"]), ("user@example.com", [])):
+            cognito.admin_create_user(
+                UserPoolId=pool,
+                Username=email,
+                MessageAction="SUPPRESS",
+                UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            )
+            cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password="Passw0rd-Deploy", Permanent=True)
+            for group in groups:
+                cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=group)
+        cognito.update_user_pool_client(  # the test's stand-in needs password sign-in on the public client
+            UserPoolId=pool,
+            ClientId=env["COGNITO_CLIENT_ID"],
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            **{
+                k: v
+                for k, v in cognito.describe_user_pool_client(UserPoolId=pool, ClientId=env["COGNITO_CLIENT_ID"])[
+                    "UserPoolClient"
+                ].items()
+                if k
+                in (
+                    "CallbackURLs",
+                    "LogoutURLs",
+                    "AllowedOAuthFlows",
+                    "AllowedOAuthScopes",
+                    "AllowedOAuthFlowsUserPoolClient",
+                    "SupportedIdentityProviders",
+                )
+            },
+        )
+        from moto.utilities.utils import load_resource
+        from werkzeug.middleware.dispatcher import DispatcherMiddleware
+        from werkzeug.wrappers import Response
+
+        jwks = Response(json.dumps(load_resource("cognitoidp/resources/jwks-public.json")), mimetype="application/json")
+        server = make_server(
+            "127.0.0.1", 0, DispatcherMiddleware(create_hosted_login(session, pool), {"/jwks": jwks}), threaded=True
+        )
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        domain = f"http://127.0.0.1:{server.server_port}"
+        settings = {k: v for k, v in env.items() if k.endswith(("_TABLE", "_ID", "_ARN"))}
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "k" * 40,
+                "COGNITO_DOMAIN": domain,
+                "COGNITO_JWKS_URL": f"{domain}/jwks",
+                **settings,
+            }
+        )
+        calls = []
+        for service in ("dynamodb", "cognito-idp", "sns"):
+            client = app.extensions["aws"].get(service)
+            client.meta.events.register(
+                "before-parameter-build.*.*",
+                lambda params, model, _service=service, **kwargs: calls.append((_service, model.name, dict(params))),
+            )
+        stage = urlsplit(deployed.outputs["AppUrl"])
+
+        from flask.testing import FlaskClient
+
+        class StageClient(FlaskClient):
+            """Every request goes to https://<api>.execute-api…/dev, as API Gateway's REST API serves it."""
+
+            def open(self, *args, **kwargs):
+                kwargs.setdefault("base_url", f"https://{stage.netloc}/dev")
+                return super().open(*args, **kwargs)
+
+        app.test_client_class = StageClient
+
+        def browser():
+            client = app.test_client()
+            client.environ_base["HTTP_REFERER"] = f"https://{stage.netloc}/dev/"  # Flask-WTF checks it on https
+            return StageBrowser(client)
+
+        admin, user = browser(), browser()
+        assert admin.sign_in("admin@example.com", "Passw0rd-Deploy").status_code == 302
+        assert user.sign_in("user@example.com", "Passw0rd-Deploy").status_code == 302
+        a, u = admin.client, user.client
+        record = u.post("/records/new", data=new_form(u) | GOOD).location.rsplit("/", 1)[1]
+        for path in (
+            "/",
+            "/records",
+            "/records?q=quarter",
+            "/records?status=open",
+            f"/records/{record}",
+            "/records/export.csv",
+            "/account",
+            "/admin/users",
+            "/admin/audit?kind=users",
+            "/records/deleted",
+            "/notifications",
+            "/notifications/history",
+            "/notifications/subscriptions",
+            "/notifications/templates",
+        ):
+            assert (a if path.startswith(("/admin", "/notifications", "/records/deleted")) else u).get(
+                path
+            ).status_code == 200, path
+        a.post(f"/records/{record}/edit", data=edit_form(a, record) | GOOD | {"status": "done"})
+        html = u.get(f"/records/{record}/delete").get_data(as_text=True)
+        u.post(
+            f"/records/{record}/delete",
+            data={"csrf_token": hidden(html, "csrf_token"), "version": hidden(html, "version")},
+        )
+        a.post(f"/records/{record}/restore", data={"csrf_token": csrf(a)})
+        u.post(
+            "/account/subscriptions", data={"csrf_token": csrf(u), "protocol": "email", "endpoint": "user@example.com"}
+        )
+        u.post("/account/subscriptions", data={"csrf_token": csrf(u), "protocol": "sms", "endpoint": "+447700900123"})
+        u.post("/account/record-events", data={"csrf_token": csrf(u), "record_events": "on"})
+        preview = a.post(
+            "/notifications/preview",
+            data={"csrf_token": csrf(a), "audience": "admins", "subject": "Hi", "message": "All"},
+        )
+        fields = {
+            n: hidden(preview.get_data(as_text=True), n)
+            for n in ("csrf_token", "send_id", "audience", "user_email", "subject", "message")
+        }
+        a.post("/notifications/send", data=fields)
+        page = a.get("/notifications").get_data(as_text=True)
+        a.post(
+            "/notifications/sms",
+            data={
+                "csrf_token": csrf(a),
+                "send_id": hidden(page, "send_id"),
+                "phone": "+447700900123",
+                "sms_message": "Hi",
+            },
+        )
+        a.post("/notifications/templates", data={"csrf_token": csrf(a), "name": "T", "subject": "S", "message": "M"})
+        username = cognito.admin_get_user(UserPoolId=pool, Username="user@example.com")["Username"]
+        assert a.get(f"/admin/users/{username}").status_code == 200
+        for action in ("promote", "demote", "reset-password", "disable", "enable", "sign-out"):
+            a.post(f"/admin/users/{username}/{action}", data={"csrf_token": csrf(a)})
+        a.post("/admin/users/invite", data={"csrf_token": csrf(a), "email": "new@example.com", "make_admin": "yes"})
+        subscriptions = a.get("/notifications/subscriptions").get_data(as_text=True)
+        a.post("/notifications/subscriptions/remove", data={"csrf_token": csrf(a), "arn": hidden(subscriptions, "arn")})
+        invited = cognito.admin_get_user(UserPoolId=pool, Username="new@example.com")["Username"]
+        a.post(f"/admin/users/{invited}/delete", data={"csrf_token": csrf(a)})
+        a.post("/account/sign-out-everywhere", data={"csrf_token": csrf(a)})
+        server.shutdown()
+        server.server_close()
+        yield deployed, calls
+
+
+def test_every_call_the_app_makes_is_allowed_by_the_role(recorded_calls):
+    deployed, calls = recorded_calls
+    operations = {(service, operation) for service, operation, _ in calls}
+    assert operations == EXPECTED_OPERATIONS  # the scenario went through every kind of call the app makes
+    refused = []
+    for service, operation, params in calls:
+        if (service, operation) in NOT_AUTHORIZED_BY_IAM:
+            continue
+        for action, resource in iam_requests(service, operation, params, deployed):
+            if not allowed(deployed.role_policies, action, resource):
+                refused.append(f"{action} on {resource}")
+    assert sorted(set(refused)) == []
+
+
+def test_no_action_in_the_policy_goes_unused(recorded_calls):
+    deployed, calls = recorded_calls
+    used = {
+        action
+        for service, operation, params in calls
+        if (service, operation) not in NOT_AUTHORIZED_BY_IAM
+        for action, _ in iam_requests(service, operation, params, deployed)
+    }
+    granted = set()
+    for policy in deployed.role_policies:
+        for statement in policy["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            granted.update(action for action in actions if not action.startswith("logs:"))
+    assert granted == used | CALLED_OUTSIDE_THE_SCENARIO
+
+
+def test_the_secret_parameters_are_readable(recorded_calls):
+    deployed, _ = recorded_calls
+    parameter = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{deployed.environment['SECRET_KEY_PARAMETER']}"
+    assert allowed(deployed.role_policies, "ssm:GetParameters", parameter)
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("dynamodb:DeleteTable", "{records}"),
+        ("dynamodb:Scan", "{records}"),
+        ("dynamodb:UpdateTable", "{sessions}"),
+        ("dynamodb:GetItem", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/someone-elses-table"),
+        ("sns:Publish", f"arn:aws:sns:{REGION}:{ACCOUNT}:another-topic"),
+        ("sns:DeleteTopic", "{topic}"),
+        ("sns:Subscribe", f"arn:aws:sns:{REGION}:{ACCOUNT}:another-topic"),
+        ("cognito-idp:AdminDeleteUser", f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_AnotherPool"),
+        ("cognito-idp:DeleteUserPool", "{pool}"),
+        ("cognito-idp:UpdateUserPoolClient", "{pool}"),
+        ("ssm:GetParameters", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/another-app/secret"),
+        ("iam:PassRole", "*"),
+        ("s3:GetObject", "arn:aws:s3:::any-bucket/any-key"),
+        ("lambda:InvokeFunction", "*"),
+        ("dynamodb:PutItem", "*"),
+    ],
+)
+def test_calls_the_app_must_never_make_are_denied(recorded_calls, action, resource):
+    deployed, _ = recorded_calls
+    env = deployed.environment
+    resource = resource.format(
+        records=table_arn(env["RECORDS_TABLE"]),
+        sessions=table_arn(env["SESSIONS_TABLE"]),
+        topic=env["SNS_TOPIC_ARN"],
+        pool=f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{env['COGNITO_USER_POOL_ID']}",
+    )
+    assert not allowed(deployed.role_policies, action, resource)
+
+
+def test_no_statement_allows_everything(recorded_calls):
+    deployed, _ = recorded_calls
+    for policy in deployed.role_policies:
+        for statement in policy["Statement"]:
+            actions = statement.get("Action", [])
+            actions = [actions] if isinstance(actions, str) else actions
+            assert not any(action == "*" or action.endswith(":*") for action in actions), statement
+            if statement.get("Sid") != "TextMessagesToPhoneNumbers" and "logs:" not in str(actions):
+                assert statement.get("Resource") not in ("*", ["*"]), statement
