@@ -56,7 +56,9 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY", "", "Signs the session cookie and CSRF tokens. Required unless FLASK_DEBUG is on."),
-    Setting("SECRET_KEY_PARAMETER", "", "SSM SecureString holding SECRET_KEY (how Lambda gets it), read at cold start."),
+    Setting(
+        "SECRET_KEY_PARAMETER", "", "SSM SecureString holding SECRET_KEY (how Lambda gets it), read at cold start."
+    ),
     Setting("FLASK_DEBUG", "0", "Debug mode: tracebacks in the terminal, dev secret key allowed.", _flag),
     Setting("APP_NAME", "Dashboard", "Product name shown in the title, navigation bar and footer."),
     Setting("LOG_LEVEL", "INFO", "Python logging level of the app's own log lines.", _log_level),
@@ -72,7 +74,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COGNITO_USER_POOL_ID", "", "Cognito user pool id, e.g. eu-west-1_AbCdEf123."),
     Setting("COGNITO_CLIENT_ID", "", "Cognito app client id used for the hosted login."),
     Setting("COGNITO_CLIENT_SECRET", "", "The app client's secret; empty for a client without one."),
-    Setting("COGNITO_CLIENT_SECRET_PARAMETER", "", "SSM SecureString holding COGNITO_CLIENT_SECRET, read at cold start."),
+    Setting(
+        "COGNITO_CLIENT_SECRET_PARAMETER", "", "SSM SecureString holding COGNITO_CLIENT_SECRET, read at cold start."
+    ),
     Setting("COGNITO_DOMAIN", "", "Base URL of the hosted login, e.g. https://myapp.auth.eu-west-1.amazoncognito.com."),
     Setting("COGNITO_SCOPES", "openid email profile", "OAuth scopes asked for at sign-in (openid is required)."),
     Setting("COGNITO_JWKS_URL", "", "Local only: where to fetch the pool's signing keys. Refused on Lambda."),

@@ -46,7 +46,7 @@ class _Made:
     @classmethod
     def update_from_cloudformation_json(
         cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
-    ):  # noqa: E501
+    ):
         return original_resource
 
     @classmethod

@@ -125,11 +125,12 @@ class StageBrowser(HostedLoginBrowser):
 @pytest.fixture(scope="module")
 def recorded_calls(package):
     """Run the app against the deployed stack through every kind of page and action; return its AWS calls."""
+    from werkzeug.serving import make_server
+
     from localaws.hosted_login import create_app as create_hosted_login
     from tests.functional.test_admin import csrf
     from tests.functional.test_records import GOOD, edit_form, hidden, new_form
     from webapp import create_app
-    from werkzeug.serving import make_server
 
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
