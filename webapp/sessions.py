@@ -232,7 +232,7 @@ class DynamoDBSessionInterface(SessionInterface):
 
     def _write(self, app: Flask, session: ServerSession, response: Response) -> None:
         """Delete an emptied session and its cookie; save a changed one; record activity once a minute."""
-        name, path = COOKIE_NAME, self.get_cookie_path(app)
+        name, path = COOKIE_NAME, _cookie_path()
         secure = _request_is_secure()
         if session.session_id and (not session or session.rotate):
             store().delete(hash_id(session.session_id))
@@ -276,6 +276,13 @@ def _answer_unavailable(response: Response) -> None:
     response.headers.pop("Location", None)
     response.headers.pop("Set-Cookie", None)
     response.headers["Retry-After"] = "5"
+
+
+def _cookie_path() -> str:
+    """The app's own path: /dev under API Gateway's stage prefix, so stages on one host keep apart."""
+    from flask import request
+
+    return request.script_root or "/"
 
 
 def _request_is_secure() -> bool:

@@ -1,0 +1,187 @@
+"""The packaged zip, run for real under awslambdaric (Lambda's runtime interface client), answers API
+Gateway REST events as it will on Lambda: pages, redirects and links under the /dev stage prefix,
+binary files, the sign-in redirect with its cookie."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.runtime_api import RuntimeApi
+
+HOST = "abc123.execute-api.us-east-1.amazonaws.com"
+RUNTIME_PROVIDED = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "dateutil",
+    "six.py",
+    "awslambdaric",
+    "runtime_client",
+    "simplejson",
+)
+
+
+def event(path: str, method: str = "GET", cookie: str = "") -> dict:
+    """An API Gateway REST (payload 1.0) proxy event for the dev stage."""
+    headers = {"Host": HOST, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443", "Accept": "text/html"}
+    if cookie:
+        headers["Cookie"] = cookie
+    return {
+        "resource": "/{proxy+}" if path != "/" else "/",
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {key: [value] for key, value in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"proxy": path.lstrip("/")} if path != "/" else None,
+        "requestContext": {
+            "stage": "dev",
+            "path": f"/dev{path}",
+            "httpMethod": method,
+            "requestId": "r1",
+            "identity": {"sourceIp": "203.0.113.9"},
+            "resourcePath": "/{proxy+}",
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def runtime_python_path(tmp_path: Path) -> Path:
+    """What Lambda's Python runtime brings itself (boto3 and the runtime client), and nothing else."""
+    provided = tmp_path / "runtime"
+    provided.mkdir()
+    site = Path(next(p for p in sys.path if p.endswith("site-packages")))
+    for name in RUNTIME_PROVIDED:
+        for source in site.glob(f"{name}*"):
+            if not source.name.endswith(".dist-info"):
+                (provided / source.name).symlink_to(source)
+    return provided
+
+
+def start_function(package, tmp_path, extra_env: dict[str, str]) -> tuple[subprocess.Popen, RuntimeApi]:
+    task_root = tmp_path / "task"
+    with zipfile.ZipFile(package.zip_path) as archive:
+        archive.extractall(task_root)
+    api = RuntimeApi()
+    env = {
+        "PATH": os.environ["PATH"],
+        "AWS_LAMBDA_RUNTIME_API": api.address,
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "_HANDLER": "wsgi_handler.handler",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "fake",
+        "AWS_SECRET_ACCESS_KEY": "fake",
+        "PYTHONPATH": f"{task_root}{os.pathsep}{runtime_python_path(tmp_path)}",
+        "SECRET_KEY": "a-secret-key-for-the-runtime-test-only-000",
+        "COGNITO_USER_POOL_ID": "us-east-1_Example1",
+        "COGNITO_CLIENT_ID": "exampleclientid",
+        "COGNITO_DOMAIN": "https://webapp-dev.auth.us-east-1.amazoncognito.com",
+    } | extra_env
+    # -S: no site-packages, so the zip must hold everything the app needs but what the runtime brings.
+    process = subprocess.Popen(
+        [sys.executable, "-S", "-m", "awslambdaric", "wsgi_handler.handler"],
+        cwd=task_root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return process, api
+
+
+@pytest.fixture(scope="module")
+def function(package, tmp_path_factory):
+    """The function as Lambda runs it: AWS_LAMBDA_FUNCTION_NAME set, no emulator endpoint allowed."""
+    process, api = start_function(
+        package, tmp_path_factory.mktemp("lambda"), {"AWS_LAMBDA_FUNCTION_NAME": "webapp-dev-web"}
+    )
+    yield api
+    process.kill()
+    output = process.communicate(timeout=10)[0]
+    api.close()
+    assert "Traceback" not in output, output
+
+
+def cookies(response: dict) -> list[str]:
+    return (response.get("multiValueHeaders") or {}).get("Set-Cookie", [])
+
+
+def header(response: dict, name: str) -> str:
+    single = (response.get("headers") or {}).get(name)
+    return single if single is not None else (response.get("multiValueHeaders") or {}).get(name, [""])[0]
+
+
+def test_the_home_page_answers_200_with_links_under_the_stage_prefix(function):
+    response = function.invoke(event("/"))
+    assert response["statusCode"] == 200
+    body = response["body"]
+    assert 'href="/dev/static/vendor/bootstrap/bootstrap.min.css"' in body
+    assert 'href="/dev/auth/login"' in body
+    assert header(response, "Strict-Transport-Security").startswith("max-age=")
+
+
+def test_a_protected_page_redirects_to_sign_in_under_the_stage_prefix(function):
+    response = function.invoke(event("/account"))
+    assert response["statusCode"] == 302
+    assert header(response, "Location") in (
+        "/dev/auth/login?next=/account",
+        f"https://{HOST}/dev/auth/login?next=/account",
+    )
+
+
+def test_binary_files_come_back_base64_encoded(function):
+    response = function.invoke(event("/favicon.ico"))
+    assert response["statusCode"] == 200 and response["isBase64Encoded"] is True
+    assert base64.b64decode(response["body"]).startswith(b"\x00\x00\x01\x00")
+
+
+def test_json_and_error_pages(function):
+    assert function.invoke(event("/healthz"))["body"] == '{"status":"ok"}\n'
+    missing = function.invoke(event("/no/such/page"))
+    assert missing["statusCode"] == 404 and "Page not found" in missing["body"]
+
+
+def test_sign_in_redirects_to_the_hosted_login_with_the_stage_callback_and_sets_the_session_cookie(
+    package, tmp_path, monkeypatch
+):
+    """With the emulated AWS behind it (a moto server; the variable that says "on Lambda" is left out,
+    since the app rightly refuses an emulator endpoint on Lambda), the session is written and its cookie set."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from localaws.provision import provision
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{server._server.server_port}"
+    try:
+        with monkeypatch.context() as patch:
+            patch.setenv("AWS_ENDPOINT_URL", endpoint)
+            provision(boto3.session.Session(region_name="us-east-1"), f"https://{HOST}/dev")
+        process, api = start_function(package, tmp_path, {"AWS_ENDPOINT_URL": endpoint})
+        try:
+            response = api.invoke(event("/auth/login"))
+        finally:
+            process.kill()
+            process.communicate(timeout=10)
+            api.close()
+    finally:
+        server.stop()
+    assert response["statusCode"] == 302
+    location = header(response, "Location")
+    assert location.startswith("https://webapp-dev.auth.us-east-1.amazoncognito.com/oauth2/authorize?")
+    assert "redirect_uri=https%3A%2F%2Fabc123.execute-api.us-east-1.amazonaws.com%2Fdev%2Fauth%2Fcallback" in location
+    [cookie] = cookies(response)
+    assert cookie.startswith("sid=") and "HttpOnly" in cookie and "Secure" in cookie
+    assert "Path=/dev;" in cookie  # scoped to the stage: two stages on one execute-api host keep apart
