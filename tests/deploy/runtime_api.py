@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 PREFIX = "/2018-06-01/runtime"
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:webapp-dev-web"
 
 
 class RuntimeApi:
@@ -45,7 +46,7 @@ class RuntimeApi:
                 headers = {
                     "Lambda-Runtime-Aws-Request-Id": request_id,
                     "Lambda-Runtime-Deadline-Ms": "9999999999999",
-                    "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:webapp-dev-web",
+                    "Lambda-Runtime-Invoked-Function-Arn": FUNCTION_ARN,
                     "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000",
                     "Content-Type": "application/json",
                 }
