@@ -7,7 +7,11 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint format browser vendor clean
+.PHONY: run test lint format browser vendor clean package deploy doctor remove
+
+STAGE ?= dev
+REGION ?= us-east-1
+SLS := node_modules/.bin/serverless
 
 run: $(PY_STAMP)
 	$(PY) -m localaws
@@ -31,6 +35,20 @@ $(PY_STAMP): requirements.txt requirements-dev.txt
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Deploying to your own AWS account (README, Deploy). STAGE and REGION choose where.
+package: $(PY_STAMP) $(NODE_STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SLS_TELEMETRY_DISABLED=1 $(SLS) package --stage $(STAGE) --region $(REGION)
+
+deploy: $(PY_STAMP) $(NODE_STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SLS_TELEMETRY_DISABLED=1 $(SLS) deploy --stage $(STAGE) --region $(REGION)
+	$(PY) -m webapp.doctor --stage $(STAGE) --region $(REGION) || true
+
+doctor: $(PY_STAMP)
+	$(PY) -m webapp.doctor --stage $(STAGE) --region $(REGION)
+
+remove: $(NODE_STAMP)
+	SLS_TELEMETRY_DISABLED=1 $(SLS) remove --stage $(STAGE) --region $(REGION)
 
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot run here).
 browser:
