@@ -8,10 +8,13 @@ clients are thread-safe. Endpoints, region and credentials come from boto3's own
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
 from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
 
 # Fail fast inside a web request: a few standard-mode retries with backoff, short timeouts.
 CLIENT_CONFIG = {
@@ -56,3 +59,40 @@ def init_app(app: Flask) -> None:
 def client(service: str) -> Any:
     """The current app's client for ``service``."""
     return current_app.extensions["aws"].get(service)
+
+
+class AwsError(Exception):
+    """An AWS service refused or could not be reached; ``code`` is its error code, ``message`` its words.
+
+    Each adapter subclasses it and names the codes that mean "not now" rather than "no".
+    """
+
+    busy_codes: frozenset[str] = frozenset()
+    invalid_code = "InvalidParameter"  # what the service itself calls input it refuses
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.message = message
+
+    @property
+    def busy(self) -> bool:
+        return self.code in self.busy_codes
+
+
+def call(client: Any, operation: str, error: type[AwsError], **params: Any) -> dict:
+    """One API call; its failures become ``error``, logged once here (input boto3 itself refuses included)."""
+    from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+    service = client.meta.service_model.service_name
+    try:
+        return getattr(client, operation)(**params)
+    except ClientError as failure:
+        code = failure.response["Error"]["Code"]
+        log.warning("%s %s failed: %s", service, operation, code)
+        raise error(code, failure.response["Error"].get("Message", "")) from failure
+    except ParamValidationError as failure:
+        raise error(error.invalid_code, str(failure)) from failure
+    except BotoCoreError as failure:
+        log.warning("%s %s failed: %s", service, operation, type(failure).__name__)
+        raise error("Unavailable", str(failure)) from failure

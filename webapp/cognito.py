@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,24 +10,16 @@ from flask import current_app
 
 from webapp import aws
 
-log = logging.getLogger(__name__)
-
 MAX_PAGE = 60  # ListUsers returns at most 60 users per call
 # Cognito's answers that mean "not now" rather than "no".
 BUSY_CODES = {"TooManyRequestsException", "LimitExceededException", "InternalErrorException", "Unavailable"}
 
 
-class CognitoError(Exception):
+class CognitoError(aws.AwsError):
     """Cognito refused or could not be reached; ``code`` is Cognito's error code, ``message`` its words."""
 
-    def __init__(self, code: str, message: str = "") -> None:
-        super().__init__(f"{code}: {message}" if message else code)
-        self.code = code
-        self.message = message
-
-    @property
-    def busy(self) -> bool:
-        return self.code in BUSY_CODES
+    busy_codes = frozenset(BUSY_CODES)
+    invalid_code = "InvalidParameterException"
 
 
 @dataclass
@@ -163,19 +154,7 @@ class Cognito:
         self._call("global_sign_out", AccessToken=access_token)
 
     def _call(self, operation: str, **kwargs: Any) -> dict:
-        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
-
-        try:
-            return getattr(self.client, operation)(**kwargs)
-        except ClientError as error:
-            code = error.response["Error"]["Code"]
-            log.warning("cognito %s failed: %s", operation, code)
-            raise CognitoError(code, error.response["Error"].get("Message", "")) from error
-        except ParamValidationError as error:
-            raise CognitoError("InvalidParameterException", str(error)) from error
-        except BotoCoreError as error:
-            log.warning("cognito %s failed: %s", operation, type(error).__name__)
-            raise CognitoError("Unavailable", str(error)) from error
+        return aws.call(self.client, operation, CognitoError, **kwargs)
 
 
 def _quoted(value: str) -> str:

@@ -52,3 +52,29 @@ def decode(token: str | None, filters: str) -> Cursor | None:
     if not isinstance(data, dict) or data.get("f") != filters or not isinstance(data.get("k"), dict):
         raise BadCursor("made for other filters")
     return Cursor(key=data["k"], backward=bool(data.get("b")))
+
+
+def cursor_from_request(filters: str, argument: str = "cursor") -> Cursor | None:
+    """The request's cursor for these filters; a tampered or foreign one is a clear 400 page."""
+    from flask import abort, request
+
+    try:
+        return decode(request.args.get(argument), filters)
+    except BadCursor:
+        abort(400, description="This page link is invalid or was made for other filters. Start again from the list.")
+
+
+def page_links(endpoint: str, page: object, filters: str, **arguments: object) -> tuple[str, str]:
+    """The "newer" and "older" links of a page ("" where there is none), keeping the page's filters."""
+    from flask import url_for
+
+    shown = {name: value for name, value in arguments.items() if value}
+    previous_key, next_key = getattr(page, "previous_key", None), getattr(page, "next_key", None)
+    newer = url_for(endpoint, **shown, cursor=encode(previous_key, True, filters)) if previous_key else ""
+    older = url_for(endpoint, **shown, cursor=encode(next_key, False, filters)) if next_key else ""
+    return newer, older
+
+
+def start(cursor: Cursor | None) -> tuple[dict | None, bool]:
+    """(ExclusiveStartKey, backward) for a page from its cursor."""
+    return (cursor.key, cursor.backward) if cursor else (None, False)

@@ -9,15 +9,12 @@ exactly the audience it names.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from typing import Any
 
 from flask import current_app
 
 from webapp import aws
-
-log = logging.getLogger(__name__)
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_SUBJECT = 100  # SNS's limit for email subjects
@@ -26,17 +23,10 @@ MAX_SMS = 1600  # SNS splits SMS into parts up to this many characters
 BUSY_CODES = {"Throttled", "ThrottlingException", "InternalError", "KMSThrottling", "Unavailable"}
 
 
-class SnsError(Exception):
+class SnsError(aws.AwsError):
     """SNS refused or could not be reached; ``code`` is SNS's error code, ``message`` its words."""
 
-    def __init__(self, code: str, message: str = "") -> None:
-        super().__init__(f"{code}: {message}" if message else code)
-        self.code = code
-        self.message = message
-
-    @property
-    def busy(self) -> bool:
-        return self.code in BUSY_CODES
+    busy_codes = frozenset(BUSY_CODES)
 
 
 def filter_policy(user_sub: str, groups: list[str], record_events: bool) -> str:
@@ -136,19 +126,7 @@ class Sns:
         return answer["MessageId"]
 
     def _call(self, operation: str, **kwargs: Any) -> dict:
-        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
-
-        try:
-            return getattr(self.client, operation)(**kwargs)
-        except ClientError as error:
-            code = error.response["Error"]["Code"]
-            log.warning("sns %s failed: %s", operation, code)
-            raise SnsError(code, error.response["Error"].get("Message", "")) from error
-        except ParamValidationError as error:
-            raise SnsError("InvalidParameter", str(error)) from error
-        except BotoCoreError as error:
-            log.warning("sns %s failed: %s", operation, type(error).__name__)
-            raise SnsError("Unavailable", str(error)) from error
+        return aws.call(self.client, operation, SnsError, **kwargs)
 
 
 def sns() -> Sns:

@@ -106,7 +106,11 @@ def test_delete_after_confirming_then_an_admin_restores_it(page, second_page, st
     second_page.goto("/records/deleted")
     sign_in(second_page, "admin@example.com", "Admin-Passw0rd")
     assert_accessible(second_page)
-    second_page.get_by_role("button", name=f"Restore {title}").click()
+    second_page.get_by_role("link", name=title).click()  # the deleted record's last values and history
+    expect(second_page.get_by_role("status")).to_contain_text("Deleted by")
+    expect(second_page.get_by_test_id("history")).to_contain_text("Deleted")
+    assert_accessible(second_page)
+    second_page.get_by_role("button", name="Restore").click()
     expect(second_page.get_by_role("heading", name=title)).to_be_visible()
     expect(second_page.get_by_test_id("history")).to_contain_text("Restored")
     page.goto("/records")

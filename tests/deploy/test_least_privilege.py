@@ -128,8 +128,8 @@ def recorded_calls(package):
     from werkzeug.serving import make_server
 
     from localaws.hosted_login import create_app as create_hosted_login
-    from tests.functional.test_admin import csrf
-    from tests.functional.test_records import GOOD, edit_form, hidden, new_form
+    from tests.functional.test_records import GOOD, edit_form, new_form
+    from tests.helpers import csrf, hidden
     from webapp import create_app
 
     with mock_aws():

@@ -6,28 +6,8 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import HostedLoginBrowser
 from tests.functional.test_records import create as create_record
-from tests.functional.test_records import hidden
-
-USER, USER_PASSWORD = "user@example.com", "User-Passw0rd"
-ADMIN, ADMIN_PASSWORD = "admin@example.com", "Admin-Passw0rd"
-
-
-def signed_in(app, email, password):
-    visitor = HostedLoginBrowser(app.test_client())
-    assert visitor.sign_in(email, password).status_code == 302
-    return visitor.client
-
-
-@pytest.fixture
-def admin(app, accounts):
-    return signed_in(app, ADMIN, ADMIN_PASSWORD)
-
-
-@pytest.fixture
-def user(app, accounts):
-    return signed_in(app, USER, USER_PASSWORD)
+from tests.helpers import ADMIN, USER, USER_PASSWORD, csrf, hidden, signed_in
 
 
 @pytest.fixture
@@ -123,10 +103,6 @@ def test_an_unknown_or_malformed_user_is_a_404(admin):
     assert admin.get(f"/admin/users/{uuid.uuid4()}").status_code == 404
     assert admin.get("/admin/users/%3Cscript%3E").status_code == 404
     assert admin.post("/admin/users/someone/explode", data={"csrf_token": csrf(admin)}).status_code == 404
-
-
-def csrf(client):
-    return hidden(client.get("/account").get_data(as_text=True), "csrf_token")
 
 
 def test_invite_creates_the_user_who_must_change_the_password_and_records_it(admin, cognito, aws):

@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from tests.helpers import csrf
 from webapp.sessions import COOKIE_NAME, hash_id
 
 USER, USER_PASSWORD = "user@example.com", "User-Passw0rd"
@@ -203,7 +204,7 @@ def test_sign_out_deletes_the_session_revokes_the_refresh_token_and_ends_the_hos
     visitor.sign_in(USER, USER_PASSWORD)
     with client.session_transaction() as session:
         refresh_token = session["tokens"]["refresh_token"]
-    response = client.post("/auth/logout", data={"csrf_token": csrf_token(client)})
+    response = client.post("/auth/logout", data={"csrf_token": csrf(client)})
     assert response.status_code == 302
     assert response.location.startswith(f"{app.config['COGNITO_DOMAIN']}/logout?client_id=")
     assert session_items(aws) == []
@@ -216,7 +217,7 @@ def test_sign_out_deletes_the_session_revokes_the_refresh_token_and_ends_the_hos
     assert refreshed.json()["error"] == "invalid_grant"
 
 
-def test_sign_out_needs_a_csrf_token(visitor, accounts, client):
+def test_sign_out_needs_a_csrf(visitor, accounts, client):
     visitor.sign_in(USER, USER_PASSWORD)
     assert client.post("/auth/logout").status_code == 400
     assert client.get("/account").status_code == 200
@@ -229,16 +230,10 @@ def test_sign_out_everywhere_ends_every_session_of_the_user(visitor, accounts, a
     other_device.sign_in(USER, USER_PASSWORD)
     visitor.sign_in(USER, USER_PASSWORD)
     assert len(session_items(aws)) == 2
-    response = visitor.client.post("/account/sign-out-everywhere", data={"csrf_token": csrf_token(visitor.client)})
+    response = visitor.client.post("/account/sign-out-everywhere", data={"csrf_token": csrf(visitor.client)})
     assert response.status_code == 302
     assert session_items(aws) == []
     assert other_device.client.get("/account").status_code == 302
-
-
-def csrf_token(client):
-    """The CSRF token of the client's session, as a page's form would carry it."""
-    page = client.get("/account").get_data(as_text=True)
-    return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
 
 
 def failing_dynamodb(app, monkeypatch, operation):
@@ -286,7 +281,7 @@ def test_a_callback_without_a_pending_sign_in_writes_nothing(client, aws):
 
 def test_sign_out_still_works_on_a_page_left_open_for_more_than_an_hour(visitor, accounts, client, monkeypatch):
     visitor.sign_in(USER, USER_PASSWORD)
-    token = csrf_token(client)
+    token = csrf(client)
     later = time.time() + 65 * 60  # past Flask-WTF's default one-hour token limit, within the idle lifetime
     monkeypatch.setattr(time, "time", lambda: later)
     assert client.post("/auth/logout", data={"csrf_token": token}).status_code == 302
@@ -312,7 +307,7 @@ def test_an_expired_session_whose_deletion_fails_is_a_503(visitor, accounts, cli
 
 def test_sign_out_everywhere_is_a_503_when_sessions_cannot_be_deleted(visitor, accounts, client, app, monkeypatch):
     visitor.sign_in(USER, USER_PASSWORD)
-    token = csrf_token(client)
+    token = csrf(client)
     failing_dynamodb(app, monkeypatch, "Query")
     assert client.post("/account/sign-out-everywhere", data={"csrf_token": token}).status_code == 503
 
@@ -339,7 +334,7 @@ def test_after_sign_out_everywhere_the_hosted_session_cannot_sign_another_device
     other_device.sign_in(USER, USER_PASSWORD)
     time.sleep(1.1)  # auth_time has a one-second resolution
     visitor.sign_in(USER, USER_PASSWORD)
-    visitor.client.post("/account/sign-out-everywhere", data={"csrf_token": csrf_token(visitor.client)})
+    visitor.client.post("/account/sign-out-everywhere", data={"csrf_token": csrf(visitor.client)})
     # The other device's hosted-login cookie is still alive (as Cognito's is): it gets a code without a password.
     params = other_device.start("/auth/login?next=/account")
     silent = other_device.login_site.get(

@@ -5,22 +5,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws import outbox
-from tests.functional.test_admin import csrf, signed_in, username_of
+from tests.functional.test_admin import username_of
 from tests.functional.test_records import create as create_record
-from tests.functional.test_records import edit_form, hidden
-
-USER, USER_PASSWORD = "user@example.com", "User-Passw0rd"
-ADMIN, ADMIN_PASSWORD = "admin@example.com", "Admin-Passw0rd"
-
-
-@pytest.fixture
-def admin(app, accounts):
-    return signed_in(app, ADMIN, ADMIN_PASSWORD)
-
-
-@pytest.fixture
-def user(app, accounts):
-    return signed_in(app, USER, USER_PASSWORD)
+from tests.functional.test_records import edit_form
+from tests.helpers import USER, csrf, hidden
 
 
 def sns_backend():

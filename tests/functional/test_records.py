@@ -6,9 +6,7 @@ import uuid
 import pytest
 
 from tests.conftest import HostedLoginBrowser
-
-USER, USER_PASSWORD = "user@example.com", "User-Passw0rd"
-ADMIN, ADMIN_PASSWORD = "admin@example.com", "Admin-Passw0rd"
+from tests.helpers import ADMIN, ADMIN_PASSWORD, USER, hidden
 
 GOOD = {
     "title": "Quarterly invoice",
@@ -18,28 +16,6 @@ GOOD = {
     "notes": "Check totals",
     "tags": "finance, Q1",
 }
-
-
-@pytest.fixture
-def user(app, accounts):
-    """A test client signed in as the seed user."""
-    visitor = HostedLoginBrowser(app.test_client())
-    visitor.sign_in(USER, USER_PASSWORD)
-    return visitor.client
-
-
-@pytest.fixture
-def admin(app, accounts):
-    visitor = HostedLoginBrowser(app.test_client())
-    visitor.sign_in(ADMIN, ADMIN_PASSWORD)
-    return visitor.client
-
-
-def hidden(page_html, name):
-    found = re.search(rf'name="{name}"[^>]*value="([^"]*)"', page_html) or re.search(
-        rf'value="([^"]*)"[^>]*name="{name}"', page_html
-    )
-    return found.group(1) if found else ""
 
 
 def new_form(client):

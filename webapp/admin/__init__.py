@@ -78,10 +78,7 @@ def users() -> str:
     if len(prefix) > MAX_FILTER_LENGTH:
         abort(400, description=f"Search for at most {MAX_FILTER_LENGTH} characters.")
     filters = paging.fingerprint("users", prefix)
-    try:
-        cursor = paging.decode(request.args.get("cursor"), filters)
-    except paging.BadCursor:
-        abort(400, description="This page link is invalid or was made for another search. Start again.")
+    cursor = paging.cursor_from_request(filters)
     token = cursor.key.get("token") if cursor else None
     try:
         page, next_token = cognito().list_users(prefix, token, PAGE_SIZE)
@@ -292,18 +289,8 @@ def audit() -> str:
     if len(who) > MAX_FILTER_LENGTH:
         abort(400, description=f"Search for at most {MAX_FILTER_LENGTH} characters.")
     filters = paging.fingerprint("audit", category, who)
-    try:
-        cursor = paging.decode(request.args.get("cursor"), filters)
-    except paging.BadCursor:
-        abort(400, description="This page link is invalid or was made for other filters. Start again.")
-    page = audit_log().page(
-        category, who, PAGE_SIZE, cursor.key if cursor else None, cursor.backward if cursor else False
-    )
-    shown = {"kind": category or None, "who": who or None}
-    next_url = url_for(".audit", **shown, cursor=paging.encode(page.next_key, False, filters)) if page.next_key else ""
-    previous_url = (
-        url_for(".audit", **shown, cursor=paging.encode(page.previous_key, True, filters)) if page.previous_key else ""
-    )
+    page = audit_log().page(category, who, PAGE_SIZE, *paging.start(paging.cursor_from_request(filters)))
+    previous_url, next_url = paging.page_links(".audit", page, filters, kind=category, who=who)
     return render_template(
         "admin/audit.html", page=page, category=category, who=who, next_url=next_url, previous_url=previous_url
     )

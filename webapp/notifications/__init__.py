@@ -257,17 +257,8 @@ def send_sms() -> Any:
 def history() -> str:
     """Every send, newest first, a page at a time."""
     filters = paging.fingerprint("sends")
-    try:
-        cursor = paging.decode(request.args.get("cursor"), filters)
-    except paging.BadCursor:
-        abort(400, description="This page link is invalid. Start again from the history.")
-    page = notification_store().sends(
-        HISTORY_PAGE_SIZE, cursor.key if cursor else None, bool(cursor and cursor.backward)
-    )
-    next_url = url_for(".history", cursor=paging.encode(page.next_key, False, filters)) if page.next_key else ""
-    previous_url = (
-        url_for(".history", cursor=paging.encode(page.previous_key, True, filters)) if page.previous_key else ""
-    )
+    page = notification_store().sends(HISTORY_PAGE_SIZE, *paging.start(paging.cursor_from_request(filters)))
+    previous_url, next_url = paging.page_links(".history", page, filters)
     return render_template("notifications/history.html", page=page, next_url=next_url, previous_url=previous_url)
 
 
@@ -307,10 +298,7 @@ def delete_template() -> Response:
 def subscriptions() -> str:
     """The topic's subscriptions (SNS's pages of up to 100) with protocol, masked endpoint, status, owner."""
     filters = paging.fingerprint("subscriptions")
-    try:
-        cursor = paging.decode(request.args.get("cursor"), filters)
-    except paging.BadCursor:
-        abort(400, description="This page link is invalid. Start again.")
+    cursor = paging.cursor_from_request(filters)
     try:
         page, token = sns().subscriptions(cursor.key.get("token") if cursor else None)
     except SnsError as error:

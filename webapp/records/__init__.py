@@ -104,16 +104,10 @@ def index() -> str:
     query, shown = list_query()
     size = page_size()
     filters = paging.fingerprint(query, size)
-    try:
-        cursor = paging.decode(request.args.get("cursor"), filters)
-    except paging.BadCursor:
-        abort(400, description="This page link is invalid or was made for other filters. Start again from the list.")
-    page = record_store().page(query, size, cursor.key if cursor else None, cursor.backward if cursor else False)
-    links = {k: v for k, v in shown.items() if v} | ({"size": size} if request.args.get("size") else {})
-    next_url = url_for(".index", **links, cursor=paging.encode(page.next_key, False, filters)) if page.next_key else ""
-    previous_url = (
-        url_for(".index", **links, cursor=paging.encode(page.previous_key, True, filters)) if page.previous_key else ""
-    )
+    cursor = paging.cursor_from_request(filters)
+    page = record_store().page(query, size, *paging.start(cursor))
+    extra = {"size": size} if request.args.get("size") else {}
+    previous_url, next_url = paging.page_links(".index", page, filters, **shown, **extra)
     return render_template(
         "records/index.html",
         page=page,
@@ -146,10 +140,7 @@ def show(record_id: uuid.UUID) -> str:
             abort(404)
         record, deleted_entry = found
     filters = paging.fingerprint("history", str(record_id))
-    try:
-        cursor = paging.decode(request.args.get("history"), filters)
-    except paging.BadCursor:
-        abort(400, description="This history link is invalid. Open the record again.")
+    cursor = paging.cursor_from_request(filters, argument="history")
     history = record_store().history_page(str(record_id), HISTORY_PAGE_SIZE, cursor.key if cursor else None)
     older = (
         url_for(".show", record_id=record_id, history=paging.encode(history.next_key, False, filters))
@@ -294,17 +285,8 @@ def delete(record_id: uuid.UUID) -> Any:
 def deleted() -> str:
     """Deleted records not yet restored, newest first, a page at a time, for admins to restore."""
     filters = paging.fingerprint("deleted")
-    try:
-        cursor = paging.decode(request.args.get("cursor"), filters)
-    except paging.BadCursor:
-        abort(400, description="This page link is invalid. Start again from the list.")
-    page = record_store().deleted_page(
-        DELETED_PAGE_SIZE, cursor.key if cursor else None, bool(cursor and cursor.backward)
-    )
-    next_url = url_for(".deleted", cursor=paging.encode(page.next_key, False, filters)) if page.next_key else ""
-    previous_url = (
-        url_for(".deleted", cursor=paging.encode(page.previous_key, True, filters)) if page.previous_key else ""
-    )
+    page = record_store().deleted_page(DELETED_PAGE_SIZE, *paging.start(paging.cursor_from_request(filters)))
+    previous_url, next_url = paging.page_links(".deleted", page, filters)
     return render_template("records/deleted.html", entries=page.items, next_url=next_url, previous_url=previous_url)
 
 
