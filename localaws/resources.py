@@ -77,6 +77,7 @@ def tables() -> list[dict]:
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
             "AttributeDefinitions": _string_attributes("pk", "sk"),
             "BillingMode": "PAY_PER_REQUEST",
+            "ttl": "expires_at",
         },
     ]
 

@@ -45,8 +45,9 @@ def test_every_table_has_point_in_time_recovery_and_sessions_expire_by_ttl(packa
     tables = [r for r in resources_.values() if r["Type"] == "AWS::DynamoDB::Table"]
     assert len(tables) == 4
     assert all(t["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] for t in tables)
-    ttl = resources_["SessionsTable"]["Properties"]["TimeToLiveSpecification"]
-    assert ttl == {"AttributeName": "expires_at", "Enabled": True}
+    for table in ("SessionsTable", "NotificationsTable"):
+        ttl = resources_[table]["Properties"]["TimeToLiveSpecification"]
+        assert ttl == {"AttributeName": "expires_at", "Enabled": True}
 
 
 def test_the_pool_client_domain_group_and_topic_are_what_the_app_is_configured_for(deployed):

@@ -260,3 +260,31 @@ def test_the_audit_log_pages(admin, user):
     next_url = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
     second = admin.get(next_url).get_data(as_text=True)
     assert "Paged 29" in first and "Paged 00" in second and "Paged 29" not in second
+
+
+def test_a_guardrail_check_while_cognito_is_throttling_is_a_clear_message(app, admin, cognito, aws, monkeypatch):
+    cognito.admin_add_user_to_group(UserPoolId=aws["COGNITO_USER_POOL_ID"], Username=USER, GroupName="admin")
+    failing_cognito(app, monkeypatch, "ListUsersInGroup")
+    answer = admin.post(
+        f"/admin/users/{username_of(cognito, aws, USER)}/demote",
+        data={"csrf_token": csrf(admin)},
+        follow_redirects=True,
+    )
+    assert answer.status_code == 200 and "Cognito is busy right now" in answer.get_data(as_text=True)
+
+
+def test_when_sessions_cannot_be_ended_the_admin_is_told_and_it_is_audited(app, admin, cognito, aws, monkeypatch):
+    from webapp.dynamodb import DynamoUnavailable
+    from webapp.sessions import SessionStore
+
+    def busy(*args, **kwargs):
+        raise DynamoUnavailable("ThrottlingException")
+
+    monkeypatch.setattr(SessionStore, "mark_signed_out", busy)
+    answer = admin.post(
+        f"/admin/users/{username_of(cognito, aws, USER)}/disable",
+        data={"csrf_token": csrf(admin)},
+        follow_redirects=True,
+    )
+    assert "their open sessions could not be ended yet" in answer.get_data(as_text=True)
+    assert "sessions: not ended" in answer.get_data(as_text=True)

@@ -270,3 +270,83 @@ def test_the_subscriptions_overview_masks_endpoints_shows_owners_and_removes_one
 def test_the_notification_pages_are_admins_only(user):
     assert user.get("/notifications").status_code == 403
     assert user.get("/notifications/history").status_code == 403
+
+
+def test_deleting_a_user_removes_their_subscriptions_so_the_address_is_free_again(app, admin, user, cognito, aws):
+    subscribe(user, "email", "user@example.com")
+    admin.post(f"/admin/users/{username_of(cognito, aws, USER)}/delete", data={"csrf_token": csrf(admin)})
+    assert list(sns_backend().subscriptions.values()) == []
+    cognito.admin_create_user(
+        UserPoolId=aws["COGNITO_USER_POOL_ID"],
+        Username=USER,
+        MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": USER}],
+    )
+    cognito.admin_set_user_password(
+        UserPoolId=aws["COGNITO_USER_POOL_ID"], Username=USER, Password="User-Passw0rd", Permanent=True
+    )
+    from tests.helpers import signed_in
+
+    again = signed_in(app, USER, "User-Passw0rd")
+    assert subscribe(again, "email", "user@example.com").status_code == 302
+
+
+def test_an_opt_in_that_sns_half_refuses_is_rolled_back(app, user, aws, monkeypatch):
+    subscribe(user, "email", "user@example.com")
+    subscribe(user, "sms", "+447700900123")
+    client = app.extensions["aws"].get("sns")
+    original = client._make_api_call
+    calls = []
+
+    def second_fails(op, params):
+        if op == "SetSubscriptionAttributes":
+            calls.append(params)
+            if len(calls) == 2:
+                raise ClientError({"Error": {"Code": "Throttled", "Message": "slow"}}, op)
+        return original(op, params)
+
+    monkeypatch.setattr(client, "_make_api_call", second_fails)
+    answer = user.post(
+        "/account/record-events", data={"csrf_token": csrf(user), "record_events": "on"}, follow_redirects=True
+    )
+    assert "your choice was not saved" in answer.get_data(as_text=True)
+    monkeypatch.undo()
+    assert policy_of(aws, "user@example.com")["event"] == ["broadcast"]
+    assert policy_of(aws, "+447700900123")["event"] == ["broadcast"]
+
+
+def test_a_preview_for_everyone_while_sns_is_throttling_is_a_503(app, admin, monkeypatch):
+    client = app.extensions["aws"].get("sns")
+    original = client._make_api_call
+
+    def throttled(op, params):
+        if op == "ListSubscriptionsByTopic":
+            raise ClientError({"Error": {"Code": "Throttled", "Message": "slow"}}, op)
+        return original(op, params)
+
+    monkeypatch.setattr(client, "_make_api_call", throttled)
+    assert compose(admin).status_code == 503
+
+
+def test_a_template_subject_follows_snss_rules_when_saved(admin):
+    for subject in ("Café", "a\x00b", "x" * 101):
+        answer = admin.post(
+            "/notifications/templates",
+            data={"csrf_token": csrf(admin), "name": "T", "subject": subject, "message": "M"},
+        )
+        assert answer.status_code == 422
+
+
+def test_a_send_whose_history_cannot_be_written_still_says_it_was_sent(app, admin, aws, monkeypatch):
+    preview = compose(admin).get_data(as_text=True)
+    from webapp.dynamodb import DynamoUnavailable
+    from webapp.notifications.store import NotificationStore
+
+    def unavailable(*args, **kwargs):
+        raise DynamoUnavailable("ThrottlingException")
+
+    monkeypatch.setattr(NotificationStore, "record_send", unavailable)
+    answer, _ = send_from(admin, preview)
+    assert answer.status_code == 302 and len(sent(aws)) == 1
+    monkeypatch.undo()
+    assert "the history could not be written" in admin.get("/notifications/history").get_data(as_text=True)

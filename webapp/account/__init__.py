@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -94,7 +95,8 @@ def subscribe() -> Any:
     except AlreadyOwned:
         return _page({protocol: "That address is already subscribed by another account."}, values, 409)
     except DynamoUnavailable:
-        sns().unsubscribe(arn)  # not recorded here, so not left subscribed there either
+        with contextlib.suppress(SnsError):
+            sns().unsubscribe(arn)  # not recorded here, so not left subscribed there either
         raise
     if protocol == "email":
         flash(f"Subscribed {mask(endpoint)}: confirm it from the email SNS has sent you.", "success")
@@ -131,10 +133,16 @@ def record_events() -> Response:
     wanted = request.form.get("record_events") == "on"
     store = notification_store()
     policy = filter_policy(current_user.sub, current_user.groups, wanted)
+    before = filter_policy(current_user.sub, current_user.groups, store.record_events(current_user.sub))
+    updated = []
     try:
         for item in store.subscriptions_of(current_user.sub):
             sns().set_policy(item["arn"], policy)
+            updated.append(item["arn"])
     except SnsError as error:
+        for arn in updated:  # all or nothing: put back what was already changed
+            with contextlib.suppress(SnsError):
+                sns().set_policy(arn, before)
         flash(f"SNS could not update your subscriptions right now ({error.code}); your choice was not saved.", "error")
         return redirect(url_for("account.index"))
     store.set_record_events(current_user.sub, wanted)

@@ -21,6 +21,7 @@ from webapp.audit import CATEGORIES, audit_log
 from webapp.auth.guards import admin_required
 from webapp.auth.users import ADMIN_GROUP
 from webapp.cognito import Cognito, CognitoError, PoolUser, cognito
+from webapp.dynamodb import DynamoUnavailable
 from webapp.sessions import store as sessions
 from webapp.sns import SnsError
 from webapp.validation import valid_email
@@ -218,6 +219,18 @@ def _refresh_subscriptions(user: PoolUser, groups: list[str]) -> None:
 def _delete(pool: Cognito, user: PoolUser) -> None:
     pool.delete(user.username)
     _end_app_sessions(user, signed_out=False)
+    _remove_subscriptions(user)
+
+
+def _remove_subscriptions(user: PoolUser) -> None:
+    """A deleted account's subscriptions go too: no more messages to it, and its addresses are free again."""
+    from webapp.notifications.store import notification_store
+    from webapp.sns import sns
+
+    store = notification_store()
+    for item in store.subscriptions_of(user.sub):
+        sns().unsubscribe(item["arn"])
+        store.remove_subscription(user.sub, item["protocol"], item["endpoint"])
 
 
 ACTIONS: dict[str, Action] = {
@@ -256,7 +269,12 @@ def act(username: str, name: str) -> Response:
     if action is None:
         abort(404)
     user = load(username)
-    refusal = guardrail(action, user)
+    try:
+        refusal = guardrail(action, user)
+    except CognitoError as error:
+        audit_log().record(actor(), f"user.{name}", target_of(user), f"failed: {error.code}", error.message)
+        flash(cognito_message(error), "error")
+        return redirect(url_for(".user", username=username))
     if refusal:
         audit_log().record(actor(), f"user.{name}", target_of(user), "refused", refusal)
         flash(refusal, "error")
@@ -266,6 +284,10 @@ def act(username: str, name: str) -> Response:
     except CognitoError as error:
         audit_log().record(actor(), f"user.{name}", target_of(user), f"failed: {error.code}", error.message)
         flash(cognito_message(error), "error")
+        return redirect(url_for(".user", username=username))
+    except DynamoUnavailable:  # the change itself was made; ending their sessions could not follow yet
+        audit_log().record(actor(), f"user.{name}", target_of(user), "done; sessions: not ended (DynamoDB busy)")
+        flash(f"{action.done} {user.email}, but their open sessions could not be ended yet: try again.", "warning")
         return redirect(url_for(".user", username=username))
     except SnsError as error:  # the change itself was made; their notifications could not follow it yet
         audit_log().record(actor(), f"user.{name}", target_of(user), f"done; notifications: {error.code}")

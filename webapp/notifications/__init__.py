@@ -8,6 +8,7 @@ sends twice. Every send is recorded, failures included.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -22,11 +23,13 @@ from webapp import paging
 from webapp.auth.guards import admin_required
 from webapp.auth.users import ADMIN_GROUP
 from webapp.cognito import CognitoError, cognito
+from webapp.dynamodb import DynamoUnavailable
 from webapp.notifications.store import notification_store
 from webapp.sns import E164, MAX_MESSAGE_BYTES, MAX_SMS, MAX_SUBJECT, SnsError, mask, sns
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 bp.admin_only = True  # type: ignore[attr-defined]
+log = logging.getLogger(__name__)
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]{0,30})\}")
 TEMPLATE_NAME = re.compile(r"^[\w -]{1,60}$")
@@ -80,12 +83,8 @@ def read_draft(form: Any) -> Draft:
         draft.errors["audience"] = "Choose who receives it."
     if not subject:
         draft.errors["subject"] = "Write a subject."
-    elif len(subject) > MAX_SUBJECT:
-        draft.errors["subject"] = f"Use at most {MAX_SUBJECT} characters (SNS's limit); this has {len(subject)}."
-    elif not subject.isascii() or not subject.isprintable():
-        draft.errors["subject"] = (
-            "Email subjects may only use plain ASCII letters, digits and punctuation (SNS's rule)."
-        )
+    elif subject_problem(subject):
+        draft.errors["subject"] = subject_problem(subject)
     if not message:
         draft.errors["message"] = "Write a message."
     elif len(message.encode()) > MAX_MESSAGE_BYTES:
@@ -102,6 +101,15 @@ def read_draft(form: Any) -> Draft:
         else:
             draft.audience_value = f"user:{found['sub']}"
     return draft
+
+
+def subject_problem(subject: str) -> str:
+    """What is wrong with an email subject by SNS's rules ("" when nothing)."""
+    if len(subject) > MAX_SUBJECT:
+        return f"Use at most {MAX_SUBJECT} characters (SNS's limit); this has {len(subject)}."
+    if not subject.isascii() or not subject.isprintable():
+        return "Email subjects may only use plain ASCII letters, digits and punctuation (SNS's rule)."
+    return ""
 
 
 def _find_user(email: str) -> dict[str, str] | None:
@@ -130,7 +138,10 @@ def matching_subscriptions(draft: Draft) -> tuple[int, bool]:
         return sum(len(store.subscriptions_of(admin.sub)) for admin in admins), False
     count, token = 0, None
     for _ in range(MAX_COUNTED_PAGES):
-        page, token = sns().subscriptions(token)
+        try:
+            page, token = sns().subscriptions(token)
+        except SnsError:
+            abort(503)
         count += len(page)
         if not token:
             return count, False
@@ -209,9 +220,18 @@ def send() -> Any:
             more=False,
             send_id=new_send_id(),
         ), 503 if error.busy else 502
-    store.record_send(send_id, entry | {"outcome": "sent", "message_id": message_id})
+    _record_sent(store, send_id, entry, message_id)
     flash(f"Sent “{draft.subject}” to {audience_label(draft).lower()}.", "success")
     return redirect(url_for(".history"))
+
+
+def _record_sent(store: Any, send_id: str, entry: dict[str, Any], message_id: str) -> None:
+    """Record a send that SNS accepted; if the history cannot be written, say so (it was sent all the same)."""
+    try:
+        store.record_send(send_id, entry | {"outcome": "sent", "message_id": message_id})
+    except DynamoUnavailable:
+        log.error("sent %s (SNS message %s) but the history entry could not be written", send_id, message_id)
+        flash(f"Sent (SNS message id {message_id}), but the history could not be written right now.", "warning")
 
 
 def _sns_message(error: SnsError) -> str:
@@ -248,7 +268,7 @@ def send_sms() -> Any:
         store.record_send(send_id, entry | {"outcome": f"failed: {error.code}", "detail": error.message[:300]})
         flash(_sns_message(error), "error")
         return _compose_page({"phone": phone, "sms_message": text, "audience": "all"}, {}, 503 if error.busy else 502)
-    store.record_send(send_id, entry | {"outcome": "sent", "message_id": message_id})
+    _record_sent(store, send_id, entry, message_id)
     flash(f"Text message sent to {mask(phone)}.", "success")
     return redirect(url_for(".history"))
 
@@ -270,8 +290,10 @@ def templates() -> Any:
         values = {key: request.form.get(key, "").strip() for key in values}
         if not TEMPLATE_NAME.match(values["name"]):
             errors["name"] = "Name it with up to 60 letters, digits, spaces, hyphens or underscores."
-        if not values["subject"] or len(values["subject"]) > MAX_SUBJECT:
-            errors["subject"] = f"Write a subject of at most {MAX_SUBJECT} characters."
+        if not values["subject"]:
+            errors["subject"] = "Write a subject."
+        elif subject_problem(values["subject"]):
+            errors["subject"] = subject_problem(values["subject"])
         if not values["message"] or len(values["message"].encode()) > MAX_MESSAGE_BYTES:
             errors["message"] = "Write a message (at most 256 KB)."
         if not errors:

@@ -12,12 +12,15 @@ One table, keys ``pk`` + ``sk``:
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import current_app
 
 from webapp import aws
 from webapp.dynamodb import QueryPage, call, from_item, now_iso, paged_query, to_item, unavailable
+
+CLAIM_SECONDS = 7 * 24 * 3600  # claims of used send forms expire (TTL) after a week
 
 
 class AlreadyOwned(Exception):
@@ -154,7 +157,13 @@ class NotificationStore:
         """Mark a send form as used; False when it already was (a resubmitted or double-clicked form)."""
         from botocore.exceptions import ClientError
 
-        item = {"pk": {"S": f"claim#{send_id}"}, "sk": {"S": "claim"}, "at": {"S": now_iso()}}
+        expires = int(time.time()) + CLAIM_SECONDS  # a form older than this cannot be resubmitted anyway
+        item = {
+            "pk": {"S": f"claim#{send_id}"},
+            "sk": {"S": "claim"},
+            "at": {"S": now_iso()},
+            "expires_at": {"N": str(expires)},
+        }
         try:
             self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as error:
