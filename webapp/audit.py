@@ -13,7 +13,7 @@ from typing import Any
 from flask import current_app
 
 from webapp import aws
-from webapp.dynamodb import QueryPage, call, from_item, now_iso, paged_query, to_item
+from webapp.dynamodb import QueryPage, call, from_item, newest, now_iso, paged_query, to_item
 
 MAX_FILTER_QUERIES = 10
 CATEGORIES = {"users": "user#", "records": "record#"}
@@ -48,17 +48,7 @@ class AuditLog:
 
     def for_user(self, sub: str, limit: int = 20) -> list[dict[str, Any]]:
         """The newest admin actions on one user."""
-        answer = call(
-            self.client,
-            "query",
-            TableName=self.table,
-            KeyConditionExpression="#s = :s",
-            ExpressionAttributeNames={"#s": "subject"},
-            ExpressionAttributeValues={":s": {"S": f"user#{sub}"}},
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [from_item(item) for item in answer["Items"]]
+        return newest(self.client, self.table, "subject", f"user#{sub}", limit)
 
     def page(self, category: str, who: str, size: int, start: dict | None = None, backward: bool = False) -> QueryPage:
         """A page of the whole log, newest first, optionally only users' or records' entries and only those

@@ -84,6 +84,31 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {name: deserializer.deserialize(value) for name, value in item.items()}
 
 
+def newest(
+    client: Any,
+    table: str,
+    attribute: str,
+    value: str,
+    limit: int,
+    index: str | None = None,
+    kind: type[DynamoUnavailable] = DynamoUnavailable,
+) -> list[dict[str, Any]]:
+    """The newest ``limit`` items whose partition key ``attribute`` is ``value`` (one Query), as plain values."""
+    answer = call(
+        client,
+        "query",
+        kind,
+        TableName=table,
+        KeyConditionExpression="#a = :a",
+        ExpressionAttributeNames={"#a": attribute},
+        ExpressionAttributeValues={":a": {"S": value}},
+        ScanIndexForward=False,
+        Limit=limit,
+        **({"IndexName": index} if index else {}),
+    )
+    return [from_item(item) for item in answer["Items"]]
+
+
 @dataclass
 class QueryPage:
     """One page of raw items and where the walk goes on in each direction."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,10 +198,6 @@ def send() -> Any:
     draft = read_draft(request.form)
     if draft.errors:
         return _compose_page(dict(request.form), draft.errors, 422)
-    store = notification_store()
-    if not store.claim(send_id):
-        flash("This message was already sent (the form was submitted twice); it was not sent again.", "info")
-        return redirect(url_for(".history"))
     entry = {
         "actor_email": current_user.email,
         "kind": "topic",
@@ -208,30 +205,49 @@ def send() -> Any:
         "subject": draft.subject,
     }
     try:
-        message_id = sns().publish(draft.subject, draft.message, draft.audience_value)
+        _deliver(send_id, entry, lambda: sns().publish(draft.subject, draft.message, draft.audience_value))
+    except AlreadySent:
+        flash("This message was already sent (the form was submitted twice); it was not sent again.", "info")
+        return redirect(url_for(".history"))
     except SnsError as error:
-        store.record_send(send_id, entry | {"outcome": f"failed: {error.code}", "detail": error.message[:300]})
         flash(_sns_message(error), "error")
-        return render_template(
+        page = render_template(
             "notifications/preview.html",
             draft=draft,
             label=audience_label(draft),
             count=None,
             more=False,
             send_id=new_send_id(),
-        ), 503 if error.busy else 502
-    _record_sent(store, send_id, entry, message_id)
+        )
+        return page, 503 if error.busy else 502
     flash(f"Sent “{draft.subject}” to {audience_label(draft).lower()}.", "success")
     return redirect(url_for(".history"))
 
 
-def _record_sent(store: Any, send_id: str, entry: dict[str, Any], message_id: str) -> None:
-    """Record a send that SNS accepted; if the history cannot be written, say so (it was sent all the same)."""
+class AlreadySent(Exception):
+    """The send form was used already (resubmitted or double-clicked)."""
+
+
+def _deliver(send_id: str, entry: dict[str, Any], publish: Callable[[], str]) -> str:
+    """Claim the form, publish once, record the outcome either way; returns SNS's message id.
+
+    AlreadySent when the form was used before; SnsError (after recording the failure) when SNS refuses. If
+    the history cannot be written after SNS accepted, the admin is told: the message went all the same.
+    """
+    store = notification_store()
+    if not store.claim(send_id):
+        raise AlreadySent(send_id)
+    try:
+        message_id = publish()
+    except SnsError as error:
+        store.record_send(send_id, entry | {"outcome": f"failed: {error.code}", "detail": error.message[:300]})
+        raise
     try:
         store.record_send(send_id, entry | {"outcome": "sent", "message_id": message_id})
     except DynamoUnavailable:
         log.error("sent %s (SNS message %s) but the history entry could not be written", send_id, message_id)
         flash(f"Sent (SNS message id {message_id}), but the history could not be written right now.", "warning")
+    return message_id
 
 
 def _sns_message(error: SnsError) -> str:
@@ -257,18 +273,15 @@ def send_sms() -> Any:
         errors["sms_message"] = f"Use at most {MAX_SMS} characters."
     if errors:
         return _compose_page({"phone": phone, "sms_message": text, "audience": "all"}, errors, 422)
-    store = notification_store()
-    if not store.claim(send_id):
-        flash("This text message was already sent; it was not sent again.", "info")
-        return redirect(url_for(".history"))
     entry = {"actor_email": current_user.email, "kind": "sms", "audience": mask(phone), "subject": text[:60]}
     try:
-        message_id = sns().send_sms(phone, text)
+        _deliver(send_id, entry, lambda: sns().send_sms(phone, text))
+    except AlreadySent:
+        flash("This text message was already sent; it was not sent again.", "info")
+        return redirect(url_for(".history"))
     except SnsError as error:
-        store.record_send(send_id, entry | {"outcome": f"failed: {error.code}", "detail": error.message[:300]})
         flash(_sns_message(error), "error")
         return _compose_page({"phone": phone, "sms_message": text, "audience": "all"}, {}, 503 if error.busy else 502)
-    _record_sent(store, send_id, entry, message_id)
     flash(f"Text message sent to {mask(phone)}.", "success")
     return redirect(url_for(".history"))
 

@@ -32,6 +32,7 @@ from webapp.dynamodb import (
     QueryPage,
     call,
     from_item,
+    newest,
     now_iso,
     paged_query,
     to_item,
@@ -247,16 +248,7 @@ class RecordStore:
 
     def history(self, record_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """The record's audit entries, newest first."""
-        answer = self._call(
-            "query",
-            TableName=self.audit_table,
-            KeyConditionExpression="#s = :s",
-            ExpressionAttributeNames={"#s": "subject"},
-            ExpressionAttributeValues={":s": {"S": f"record#{record_id}"}},
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [from_item(item) for item in answer["Items"]]
+        return newest(self.client, self.audit_table, "subject", f"record#{record_id}", limit, kind=RecordsUnavailable)
 
     def history_page(self, record_id: str, size: int, start: dict | None = None) -> QueryPage:
         """A page of the record's history, newest first."""
@@ -305,20 +297,7 @@ class RecordStore:
     def activity(self, owner: str | None, limit: int = 8) -> list[dict[str, Any]]:
         """The newest audit entries about one owner's records, or about everyone's."""
         index, attribute, value = ("by_owner", "owner", owner) if owner else ("by_time", "log", "all")
-        return self._audit_index(index, attribute, value, limit)
-
-    def _audit_index(self, index: str, attribute: str, value: str, limit: int) -> list[dict[str, Any]]:
-        answer = self._call(
-            "query",
-            TableName=self.audit_table,
-            IndexName=index,
-            KeyConditionExpression="#a = :a",
-            ExpressionAttributeNames={"#a": attribute},
-            ExpressionAttributeValues={":a": {"S": value}},
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [from_item(item) for item in answer["Items"]]
+        return newest(self.client, self.audit_table, attribute, value, limit, index=index, kind=RecordsUnavailable)
 
     # Writing: each change is one transaction of the record, its audit entry and the counters
 
