@@ -169,7 +169,7 @@ def test_a_user_cannot_restore(user, admin):
     assert user.post(f"/records/{record_id}/restore", data={"csrf_token": token}).status_code == 403
 
 
-@pytest.mark.parametrize("path", ["", "/edit", "/delete"])
+@pytest.mark.parametrize("path", ["", "/edit", "/delete", "/history"])
 def test_another_users_record_is_a_404_like_a_missing_one(app, accounts, user, path):
     other = HostedLoginBrowser(app.test_client())
     other.sign_in(ADMIN, ADMIN_PASSWORD)
@@ -373,15 +373,67 @@ def test_an_admin_sees_a_deleted_records_last_values_and_history_and_restores_it
     assert "Gone for now" in page and "Deleted by user@example.com" in page and ">Restore</button>" in page
 
 
-def test_history_beyond_a_page_is_reached_through_older_history(user):
+def history_of(html):
+    return html.split('data-testid="history"', 1)[1]
+
+
+def test_a_records_page_shows_its_newest_history_and_links_to_the_whole_of_it(user):
     record_id = create(user)
     for n in range(22):
         form = edit_form(user, record_id) | GOOD | {"title": f"Edit {n}"}
         assert user.post(f"/records/{record_id}/edit", data=form).status_code == 302
     page = user.get(f"/records/{record_id}").get_data(as_text=True)
-    assert "Created" not in page.split('data-testid="history"', 1)[1]
-    older = re.search(r'href="([^"]+)">Older history', page).group(1).replace("&amp;", "&")
-    assert "Created" in user.get(older).get_data(as_text=True).split('data-testid="history"', 1)[1]
+    assert history_of(page).count("<li class=") == 5 and "Created" not in history_of(page)
+    full = re.search(r'href="([^"]+)">Full history', page).group(1)
+    first = user.get(full).get_data(as_text=True)
+    assert "History of Edit 21" in first and history_of(first).count("<li class=") == 20
+    older = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "Created" in history_of(user.get(older).get_data(as_text=True))
+
+
+def test_a_long_change_is_cut_short_on_the_record_page_and_shown_whole_in_the_full_history(user):
+    record_id = create(user)
+    long_notes = "word " * 400
+    form = edit_form(user, record_id) | GOOD | {"notes": long_notes}
+    assert user.post(f"/records/{record_id}/edit", data=form).status_code == 302
+    page = user.get(f"/records/{record_id}").get_data(as_text=True)
+    assert long_notes.strip() not in history_of(page) and "…" in history_of(page)
+    full = re.search(r'href="([^"]+)">Full history', page).group(1)
+    assert long_notes.strip() in history_of(user.get(full).get_data(as_text=True))
+
+
+def test_a_new_records_page_needs_no_full_history_link(user):
+    record_id = create(user)
+    page = user.get(f"/records/{record_id}").get_data(as_text=True)
+    assert "Created" in history_of(page) and "Full history" not in page
+
+
+def test_a_records_page_is_the_session_read_plus_one_getitem(user, app, monkeypatch):
+    record_id = create(user)
+    user.get(f"/records/{record_id}")  # the creation's flash message is shown (and removed) here
+    calls = count_dynamodb_calls(app, monkeypatch)
+    assert user.get(f"/records/{record_id}").status_code == 200
+    assert calls == ["GetItem", "GetItem"]
+    calls.clear()
+    assert user.get(f"/records/{record_id}/history").status_code == 200
+    assert calls == ["GetItem", "Query"]
+
+
+def test_a_record_written_before_history_was_kept_in_it_still_shows_its_history(user, app, aws):
+    record_id = create(user)
+    with app.app_context():
+        from webapp import aws as clients
+
+        clients.client("dynamodb").update_item(
+            TableName=app.config["RECORDS_TABLE"],
+            Key={"record_id": {"S": record_id}},
+            UpdateExpression="REMOVE recent, history_count",
+        )
+    page = user.get(f"/records/{record_id}").get_data(as_text=True)
+    assert "Created" in history_of(page)
+    form = edit_form(user, record_id) | GOOD | {"title": "After the upgrade"}
+    assert user.post(f"/records/{record_id}/edit", data=form).status_code == 302
+    assert "Updated" in history_of(user.get(f"/records/{record_id}").get_data(as_text=True))
 
 
 def test_deleted_records_beyond_a_page_can_be_reached(user, admin):

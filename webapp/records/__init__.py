@@ -24,6 +24,7 @@ from webapp.records.store import (
     Record,
     RecordNotFound,
     RecordStore,
+    RECENT_HISTORY,
     RecordsUnavailable,
     VersionConflict,
     actor_of,
@@ -130,7 +131,7 @@ def export() -> Response:
 
 @bp.get("/<uuid:record_id>")
 def show(record_id: uuid.UUID) -> str:
-    """A record with its history, a page at a time; for admins, a deleted record too, to restore it."""
+    """A record with its newest history, both from its one item; for admins, a deleted record too, to restore."""
     deleted_entry = None
     try:
         record = record_store().get(str(record_id), viewer())
@@ -139,21 +140,37 @@ def show(record_id: uuid.UUID) -> str:
         if found is None:
             abort(404)
         record, deleted_entry = found
-    filters = paging.fingerprint("history", str(record_id))
-    cursor = paging.cursor_from_request(filters, argument="history")
-    history = record_store().history_page(str(record_id), HISTORY_PAGE_SIZE, cursor.key if cursor else None)
-    older = (
-        url_for(".show", record_id=record_id, history=paging.encode(history.next_key, False, filters))
-        if history.next_key
-        else ""
-    )
+    if deleted_entry is not None or record.recent is None:  # written before records kept their history
+        history = record_store().history(str(record_id), limit=RECENT_HISTORY)
+        more = len(history) == RECENT_HISTORY
+    else:
+        history = record.recent
+        more = record.history_count > len(history) or any(entry.get("truncated") for entry in history)
     return render_template(
         "records/show.html",
         record=record,
         fields=schema.FIELDS,
-        history=history.items,
-        older_history_url=older,
+        history=history,
+        full_history_url=url_for(".history", record_id=record_id) if more else "",
         deleted_entry=deleted_entry,
+    )
+
+
+@bp.get("/<uuid:record_id>/history")
+def history(record_id: uuid.UUID) -> str:
+    """A record's whole history, a page at a time: one Query, whose entries also say whose record it is."""
+    filters = paging.fingerprint("history", str(record_id))
+    cursor = paging.cursor_from_request(filters)
+    page = record_store().history_page(str(record_id), HISTORY_PAGE_SIZE, cursor.key if cursor else None)
+    if not page.items or (viewer() is not None and page.items[0].get("owner") != viewer()):
+        abort(404)  # no such record, or someone else's: the same answer
+    older = url_for(".history", record_id=record_id, cursor=paging.encode(page.next_key, False, filters))
+    return render_template(
+        "records/history.html",
+        record_id=record_id,
+        title=page.items[0].get("title", ""),
+        history=page.items,
+        older_history_url=older if page.next_key else "",
     )
 
 

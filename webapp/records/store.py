@@ -9,6 +9,8 @@ Table design (README has the same, with the page that uses each pattern):
   ``by_all`` (``kind`` = "record", for admins). A list page is one Query on the index that matches its
   filters, reading at most page size + 1 items; only a title search keeps querying, bounded.
   Per-status counters live in items ``stats#<owner>`` and ``stats#all`` (in no index).
+- Each record item also carries its newest RECENT_HISTORY audit entries (``recent``, long texts cut short)
+  and how many there are in all (``history_count``), so a record's page is one GetItem.
 - audit table, key ``subject`` (``record#<id>``) + ``event`` (``<at>#<uuid>``): the history. Indexes
   ``by_owner`` (recent activity), ``by_time`` (everything, for admins) and the sparse ``deleted`` (delete
   entries not yet restored).
@@ -40,6 +42,8 @@ from webapp.dynamodb import (
 )
 from webapp.records import schema
 
+RECENT_HISTORY = 5  # newest history entries kept in the record item itself: its page needs no second read
+RECENT_TEXT = 200  # characters of a changed value kept in such an entry (the full history has them all)
 MAX_SEARCH_QUERIES = 10  # a title search reads at most this many pages of size + 1 before it stops
 TRANSACTION_ATTEMPTS = 4  # a transaction cancelled by a conflicting one is tried again, this many times in all
 
@@ -83,6 +87,8 @@ class Record:
     created_at: str
     updated_at: str
     values: dict[str, Any] = field(default_factory=dict)
+    recent: list[dict[str, Any]] | None = None  # newest history entries; None for items written before them
+    history_count: int = 0
 
     @property
     def title(self) -> str:
@@ -147,7 +153,38 @@ def record_from_item(item: dict[str, Any]) -> Record:
         created_at=plain["created_at"],
         updated_at=plain["updated_at"],
         values=declared_values(plain),
+        recent=plain.get("recent"),
+        history_count=int(plain.get("history_count", 0)),
     )
+
+
+def recent_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """An audit entry as the record item keeps it: what the history list shows, long values cut short."""
+    kept = {name: entry.get(name, "") for name in ("event", "at", "action", "actor_email", "version")}
+    changes, truncated = {}, False
+    for name, change in (entry.get("changes") or {}).items():
+        cut = {side: _cut(str(text)) for side, text in change.items()}
+        truncated |= cut != change
+        changes[name] = cut
+    return kept | {"changes": changes, "truncated": truncated}
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= RECENT_TEXT else text[:RECENT_TEXT] + "…"
+
+
+def with_history(record: Record, previous: Record | None, *entries: dict[str, Any]) -> Record:
+    """``record`` carrying ``entries`` (newest first) on top of ``previous``'s recent history.
+
+    Written in the same conditional Put as the record, so the embedded list can never disagree with the
+    audit table. A record written before embedding counts its versions as a lower bound of its history.
+    """
+    earlier = (previous.recent or []) if previous else []
+    known = (previous.history_count if previous.recent is not None else previous.version) if previous else 0
+    record.recent = [recent_entry(entry) for entry in entries] + list(earlier)
+    record.recent = record.recent[:RECENT_HISTORY]
+    record.history_count = known + len(entries)
+    return record
 
 
 def record_item(record: Record) -> dict[str, Any]:
@@ -165,6 +202,8 @@ def record_item(record: Record) -> dict[str, Any]:
         "kind": "record",
         "title_search": record.title.casefold(),
     }
+    if record.recent is not None:
+        bookkeeping |= {"recent": record.recent, "history_count": record.history_count}
     return to_item(bookkeeping | {name: record.values.get(name) for name in schema.FIELDS_BY_NAME})
 
 
@@ -305,7 +344,8 @@ class RecordStore:
         """A new record with the id the form was given (so a resubmitted form cannot create it twice)."""
         at = now_iso()
         record = Record(record_id, owner, owner_email, 1, at, at, dict(values))
-        empty = dict.fromkeys(values)
+        entry = self._audit_entry(record, actor, "create", at, schema.changes(dict.fromkeys(values), record.values))
+        with_history(record, None, entry)
         writes = [
             {
                 "Put": {
@@ -315,7 +355,7 @@ class RecordStore:
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
-            self._audit_put(record, actor, "create", at, schema.changes(empty, record.values)),
+            self._audit_put(entry),
             *self._count(owner, {record.status: +1}),
         ]
         try:
@@ -338,6 +378,8 @@ class RecordStore:
         updated = Record(
             record.record_id, record.owner, record.owner_email, record.version + 1, record.created_at, at, dict(values)
         )
+        entry = self._audit_entry(updated, actor, "update", at, changed)
+        with_history(updated, record, entry)
         writes = [
             {
                 "Put": {
@@ -348,7 +390,7 @@ class RecordStore:
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
-            self._audit_put(updated, actor, "update", at, changed),
+            self._audit_put(entry),
         ]
         if record.status != updated.status:
             writes += self._count(record.owner, {record.status: -1, updated.status: +1})
@@ -361,7 +403,7 @@ class RecordStore:
     def delete(self, record: Record, actor: dict[str, str], expected_version: int) -> None:
         """Delete the record if unchanged since it was shown; its last values stay in the history."""
         at = now_iso()
-        entry = self._audit_put(record, actor, "delete", at, schema.changes(record.values, {}))
+        entry = self._audit_put(self._audit_entry(record, actor, "delete", at, schema.changes(record.values, {})))
         entry["Put"]["Item"] |= {
             "snapshot": {"M": record_item(record)},
             "deleted_kind": {"S": "record"},
@@ -401,6 +443,8 @@ class RecordStore:
             at,
             snapshot.values,
         )
+        restore_entry = self._audit_entry(restored, actor, "restore", at, schema.changes({}, restored.values))
+        with_history(restored, snapshot, restore_entry, entry)
         writes = [
             {
                 "Put": {
@@ -410,7 +454,7 @@ class RecordStore:
                     "ExpressionAttributeNames": {"#owner": "owner"},
                 }
             },
-            self._audit_put(restored, actor, "restore", at, schema.changes({}, restored.values)),
+            self._audit_put(restore_entry),
             {
                 "Update": {
                     "TableName": self.audit_table,
@@ -427,8 +471,9 @@ class RecordStore:
             raise RecordNotFound(record_id) from None  # restored meanwhile by someone else
         return restored
 
-    def _audit_put(self, record: Record, actor: dict[str, str], action: str, at: str, changed: dict) -> dict:
-        entry = {
+    def _audit_entry(self, record: Record, actor: dict[str, str], action: str, at: str, changed: dict) -> dict:
+        """The history entry of one change (plain values; ``_audit_put`` writes it)."""
+        return {
             "subject": f"record#{record.record_id}",
             "event": f"{at}#{uuid.uuid4()}",
             "at": at,
@@ -443,6 +488,8 @@ class RecordStore:
             "version": record.version,
             "changes": changed,
         }
+
+    def _audit_put(self, entry: dict[str, Any]) -> dict:
         return {"Put": {"TableName": self.audit_table, "Item": to_item(entry)}}
 
     def _count(self, owner: str, deltas: dict[str, int]) -> list[dict]:
