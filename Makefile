@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint format browser vendor clean package deploy doctor remove
+.PHONY: run test lint format browser vendor clean package deploy doctor remove bench
 
 STAGE ?= dev
 REGION ?= us-east-1
@@ -35,6 +35,11 @@ $(PY_STAMP): requirements.txt requirements-dev.txt
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Cold start, AWS calls per page, warm latency, scale and package size, each beside its floor (README,
+# Performance). Offline, a few minutes; BENCH_ARGS="--help" lists the knobs.
+bench: $(PY_STAMP) $(NODE_STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
 
 # Deploying to your own AWS account (README, Deploy). STAGE and REGION choose where.
 package: $(PY_STAMP) $(NODE_STAMP)

@@ -25,11 +25,12 @@ def load(config: MutableMapping[str, Any]) -> None:
     }
     if not wanted:
         return
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from webapp.aws import new_client
+
     try:
-        ssm = boto3.session.Session().client("ssm", region_name=config.get("AWS_REGION") or None)
+        ssm = new_client("ssm", config.get("AWS_REGION") or None)
         answer = ssm.get_parameters(Names=sorted(wanted), WithDecryption=True)
     except (BotoCoreError, ClientError) as error:
         raise ConfigError(f"{next(iter(wanted.values()))}_PARAMETER: SSM could not be read ({error})") from None

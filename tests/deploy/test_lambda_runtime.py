@@ -9,24 +9,13 @@ import os
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 
+from bench.package import runtime_provided
 from tests.deploy.runtime_api import RuntimeApi
 
 HOST = "abc123.execute-api.us-east-1.amazonaws.com"
-RUNTIME_PROVIDED = (
-    "boto3",
-    "botocore",
-    "s3transfer",
-    "jmespath",
-    "dateutil",
-    "six.py",
-    "awslambdaric",
-    "runtime_client",
-    "simplejson",
-)
 
 
 def event(path: str, method: str = "GET", cookie: str = "") -> dict:
@@ -56,18 +45,6 @@ def event(path: str, method: str = "GET", cookie: str = "") -> dict:
     }
 
 
-def runtime_python_path(tmp_path: Path) -> Path:
-    """What Lambda's Python runtime brings itself (boto3 and the runtime client), and nothing else."""
-    provided = tmp_path / "runtime"
-    provided.mkdir()
-    site = Path(next(p for p in sys.path if p.endswith("site-packages")))
-    for name in RUNTIME_PROVIDED:
-        for source in site.glob(f"{name}*"):
-            if not source.name.endswith(".dist-info"):
-                (provided / source.name).symlink_to(source)
-    return provided
-
-
 def start_function(package, tmp_path, extra_env: dict[str, str]) -> tuple[subprocess.Popen, RuntimeApi]:
     task_root = tmp_path / "task"
     with zipfile.ZipFile(package.zip_path) as archive:
@@ -82,7 +59,7 @@ def start_function(package, tmp_path, extra_env: dict[str, str]) -> tuple[subpro
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "fake",
         "AWS_SECRET_ACCESS_KEY": "fake",
-        "PYTHONPATH": f"{task_root}{os.pathsep}{runtime_python_path(tmp_path)}",
+        "PYTHONPATH": f"{task_root}{os.pathsep}{runtime_provided(tmp_path / 'runtime')}",
         "SECRET_KEY": "a-secret-key-for-the-runtime-test-only-000",
         "COGNITO_USER_POOL_ID": "us-east-1_Example1",
         "COGNITO_CLIENT_ID": "exampleclientid",

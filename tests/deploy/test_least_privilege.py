@@ -12,8 +12,8 @@ import pytest
 from moto import mock_aws
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
-from tests.conftest import HostedLoginBrowser
 from tests.deploy.stack import deploy
+from tests.helpers import HostedLoginBrowser
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 NOT_AUTHORIZED_BY_IAM = {("cognito-idp", "GlobalSignOut")}  # authorized by the user's access token instead

@@ -224,7 +224,7 @@ def test_sign_out_needs_a_csrf(visitor, accounts, client):
 
 
 def test_sign_out_everywhere_ends_every_session_of_the_user(visitor, accounts, app, aws):
-    from tests.conftest import HostedLoginBrowser
+    from tests.helpers import HostedLoginBrowser
 
     other_device = HostedLoginBrowser(app.test_client())
     other_device.sign_in(USER, USER_PASSWORD)
@@ -328,7 +328,7 @@ def test_a_cognito_outage_during_renewal_is_a_503_and_keeps_the_session(visitor,
 
 
 def test_after_sign_out_everywhere_the_hosted_session_cannot_sign_another_device_back_in(visitor, accounts, app, aws):
-    from tests.conftest import HostedLoginBrowser
+    from tests.helpers import HostedLoginBrowser
 
     other_device = HostedLoginBrowser(app.test_client())
     other_device.sign_in(USER, USER_PASSWORD)

@@ -5,8 +5,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import HostedLoginBrowser
-from tests.helpers import ADMIN, ADMIN_PASSWORD, USER, hidden
+from tests.helpers import ADMIN, ADMIN_PASSWORD, USER, HostedLoginBrowser, hidden
 
 GOOD = {
     "title": "Quarterly invoice",

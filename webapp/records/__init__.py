@@ -19,12 +19,12 @@ from webapp.auth.guards import admin_required
 from webapp.notifications.events import record_changed
 from webapp.records import exports, forms, schema
 from webapp.records.store import (
+    RECENT_HISTORY,
     AlreadyCreated,
     ListQuery,
     Record,
     RecordNotFound,
     RecordStore,
-    RECENT_HISTORY,
     RecordsUnavailable,
     VersionConflict,
     actor_of,

@@ -1,0 +1,47 @@
+"""The floor: what any Flask page on Lambda costs, without this app.
+
+It imports flask, boto3 and serverless-wsgi and answers through serverless-wsgi, as the app does. For the
+cold start it renders one template (and, as a second floor, first makes the AWS calls the app's first
+answer needs, given in ``FLOOR_CALLS``); for warm latency it makes exactly the AWS calls the app made for
+the same page (recorded by the bench, same parameters, its own reused client) and renders as many bytes
+of HTML. The app's figures are divided by these, so a slow or noisy machine cancels out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import boto3
+import serverless_wsgi
+from botocore import xform_name
+from flask import Flask, render_template, request
+
+app = Flask(__name__, template_folder=str(Path(__file__).parent / "templates"))
+app.config.update(PAGES={}, CLIENTS={}, FIRST_CALLS=json.loads(os.environ.get("FLOOR_CALLS", "[]")))
+TEXT = "a cell of the floor page, escaped as the app's are <&>"
+ROW_BYTES = len(TEXT) + 45  # TEXT escaped (+14) in its row markup (about 31)
+
+
+def client(service: str):
+    """One client per service, made once (as the app does)."""
+    clients = app.config["CLIENTS"]
+    if service not in clients:
+        clients[service] = boto3.client(service)
+    return clients[service]
+
+
+@app.get("/", defaults={"path": ""})
+@app.get("/<path:path>")
+def page(path: str) -> str:
+    """Replay the recorded calls of this page, then render a page of the recorded size."""
+    recorded = app.config["PAGES"].get(request.full_path.rstrip("?"), {"calls": [], "size": 2000})
+    first, app.config["FIRST_CALLS"] = app.config["FIRST_CALLS"], []
+    for service, operation, params in first + recorded["calls"]:
+        getattr(client(service), xform_name(operation))(**params)
+    return render_template("floor.html", rows=range(recorded["size"] // ROW_BYTES), text=TEXT)
+
+
+def handler(event: dict, context: object) -> dict:
+    return serverless_wsgi.handle_request(app, event, context)

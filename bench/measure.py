@@ -1,0 +1,232 @@
+"""Each measurement, with its floor taken in the same run: the app's figure is judged as a ratio to it."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+import zipfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+FLOOR_DIR = Path(__file__).resolve().parent / "floor"
+HOST = "abc123.execute-api.us-east-1.amazonaws.com"
+
+# What the floor of a Lambda Flask app ships: Flask and its dependencies, serverless-wsgi and its handler.
+FLOOR_PACKAGES = ("flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "blinker", "serverless_wsgi")
+
+
+def event(path: str, cookie: str = "") -> dict[str, Any]:
+    """An API Gateway REST (payload 1.0) proxy event for GET ``path`` on the dev stage."""
+    parts = urlsplit(path)
+    query = parse_qsl(parts.query)
+    headers = {"Host": HOST, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443", "Accept": "text/html"}
+    if cookie:
+        headers["Cookie"] = cookie
+    return {
+        "resource": "/{proxy+}",
+        "path": parts.path,
+        "httpMethod": "GET",
+        "headers": headers,
+        "multiValueHeaders": {key: [value] for key, value in headers.items()},
+        "queryStringParameters": dict(query) or None,
+        "multiValueQueryStringParameters": {key: [v for k, v in query if k == key] for key, _ in query} or None,
+        "pathParameters": {"proxy": parts.path.lstrip("/")},
+        "requestContext": {
+            "stage": "dev",
+            "path": f"/dev{parts.path}",
+            "httpMethod": "GET",
+            "requestId": "bench",
+            "identity": {"sourceIp": "203.0.113.9"},
+            "resourcePath": "/{proxy+}",
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+# 1. Cold start ------------------------------------------------------------------------------------------
+
+FIRST_EVENT = """
+import json, sys, time
+start = time.perf_counter()
+handler = __import__(sys.argv[1]).handler
+answer = handler(json.loads(sys.argv[2]), None)
+print(json.dumps({"seconds": time.perf_counter() - start, "status": answer["statusCode"]}))
+"""
+
+
+def first_answer(module: str, path: list[Path], env: dict[str, str], cwd: Path) -> float:
+    """Seconds from a fresh interpreter's first import of ``module`` to its answer to the sign-in event.
+
+    ``-S``: no site-packages, so each side sees only its package plus what Lambda's runtime provides.
+    """
+    child_env = env | {"PYTHONPATH": os.pathsep.join(map(str, path)), "PATH": os.environ.get("PATH", "")}
+    command = [sys.executable, "-S", "-c", FIRST_EVENT, module, json.dumps(event("/auth/login"))]
+    result = subprocess.run(command, env=child_env, cwd=cwd, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise RuntimeError(f"{module} failed its first event:\n{result.stderr[-3000:]}")
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    if answer["status"] >= 400:
+        raise RuntimeError(f"{module} answered its first event with {answer['status']}")
+    return answer["seconds"]
+
+
+def cold_start(task_root: Path, runtime: Path, env: dict[str, str], calls: list, runs: int) -> dict[str, Any]:
+    """Median seconds to the first answer: the app's handler, the floor's, and the floor making ``calls``
+    (the AWS calls the app's first answer needs), runs interleaved."""
+    app, floor, floor_calls = [], [], []
+    floor_path = [FLOOR_DIR, task_root, runtime]
+    calls_env = env | {"FLOOR_CALLS": json.dumps(calls)}
+    for _ in range(runs):
+        app.append(first_answer("wsgi_handler", [task_root, runtime], env, task_root))
+        floor.append(first_answer("floor_handler", floor_path, env, FLOOR_DIR))
+        floor_calls.append(first_answer("floor_handler", floor_path, calls_env, FLOOR_DIR))
+    return {
+        "app_ms": ms(statistics.median(app)),
+        "floor_ms": ms(statistics.median(floor)),
+        "floor_with_calls_ms": ms(statistics.median(floor_calls)),
+        "calls": [f"{service}:{operation}" for service, operation, _ in calls],
+        "runs": runs,
+    }
+
+
+# 2-3. AWS calls per page and warm latency ---------------------------------------------------------------
+
+
+class CallLog:
+    """Every AWS call made in this process while ``recording``: service, operation, parameters, items read."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.calls: list[tuple[str, str, dict]] = []
+        self.items_read = 0
+
+    def install(self) -> None:
+        from botocore.client import BaseClient
+
+        original = BaseClient._make_api_call
+        log = self
+
+        def recorded(client: Any, operation: str, params: dict) -> Any:
+            if not log.recording:
+                return original(client, operation, params)
+            log.calls.append((client.meta.service_model.service_name, operation, copy.deepcopy(params)))
+            response = original(client, operation, params)
+            if operation in ("Query", "Scan"):
+                log.items_read += response.get("ScannedCount", response.get("Count", 0))
+            return response
+
+        BaseClient._make_api_call = recorded
+
+    def start(self) -> None:
+        self.calls, self.items_read, self.recording = [], 0, True
+
+    def stop(self) -> list[tuple[str, str, dict]]:
+        self.recording = False
+        return self.calls
+
+
+def invoke(handler: Any, path: str, cookie: str) -> tuple[int, str]:
+    answer = handler(event(path, cookie), None)
+    body = answer.get("body") or ""
+    return answer["statusCode"], body
+
+
+def visit(app: Any, log: CallLog, path: str, cookie: str) -> dict[str, Any]:
+    """One warm visit of a page through the Lambda handler: status, size, the AWS calls it made."""
+    import serverless_wsgi
+
+    def handler(event_: dict, context: Any) -> dict:
+        return serverless_wsgi.handle_request(app, event_, context)
+
+    invoke(handler, path, cookie)  # settles one-off work (a flash message shown, a session touched)
+    log.start()
+    status, body = invoke(handler, path, cookie)
+    calls = log.stop()
+    operations: dict[str, int] = {}
+    for service, operation, _ in calls:
+        key = f"{service}:{operation}"
+        operations[key] = operations.get(key, 0) + 1
+    return {"status": status, "bytes": len(body.encode()), "calls": calls, "operations": operations}
+
+
+def warm_latency(app: Any, floor: Any, path: str, cookie: str, seen: dict, runs: int) -> dict[str, float]:
+    """Median milliseconds per request through the handler, the app against the floor, interleaved."""
+    import serverless_wsgi
+
+    floor.app.config["PAGES"][path] = {"calls": seen["calls"], "size": seen["bytes"]}
+    app_times, floor_times = [], []
+    for _ in range(runs):
+        for target, times in ((app, app_times), (floor.app, floor_times)):
+            started = time.perf_counter()
+            answer = serverless_wsgi.handle_request(target, event(path, cookie), None)
+            times.append(time.perf_counter() - started)
+            if answer["statusCode"] != 200:
+                raise RuntimeError(f"{path}: {answer['statusCode']}")
+    return {"app_ms": ms(statistics.median(app_times)), "floor_ms": ms(statistics.median(floor_times))}
+
+
+# 4. Scale -------------------------------------------------------------------------------------------------
+
+
+def load_records(client: Any, table: str, owner: str, email: str, count: int, start: int) -> None:
+    """Bulk-load ``count`` records for ``owner`` as the app stores them (BatchWriteItem, 25 at a time)."""
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    from webapp.records.store import Record, record_item
+
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    batch = []
+    for n in range(start, start + count):
+        at = (base + dt.timedelta(seconds=n)).isoformat()
+        values = {"title": f"Bench record {n}", "status": ("open", "done")[n % 2], "amount": Decimal(n)}
+        values |= {"notes": f"Notes of bench record {n}, " * 4, "tags": {"bench"}}
+        record = Record(str(uuid.UUID(int=n + 1)), owner, email, 1, at, at, values)
+        batch.append({"PutRequest": {"Item": record_item(record)}})
+        if len(batch) == 25:
+            client.batch_write_item(RequestItems={table: batch})
+            batch = []
+    if batch:
+        client.batch_write_item(RequestItems={table: batch})
+
+
+def export_peak(client: Any) -> dict[str, int]:
+    """Peak Python memory while the CSV export streams (tracemalloc), and the rows it streamed."""
+    response = client.get("/records/export.csv", buffered=False)
+    rows = 0
+    tracemalloc.start()
+    try:
+        for chunk in response.response:
+            rows += chunk.count(b"\n" if isinstance(chunk, bytes) else "\n")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        response.close()
+    return {"peak_bytes": peak, "rows": rows - 1}
+
+
+# 5. Package size ------------------------------------------------------------------------------------------
+
+
+def package_size(zip_path: Path) -> dict[str, int]:
+    """The zip's size, and what of it a bare Flask + serverless-wsgi app would ship (the floor)."""
+    floor = 0
+    with zipfile.ZipFile(zip_path) as archive:
+        for info in archive.infolist():
+            top = info.filename.split("/", 1)[0].lower()
+            if top.split("-", 1)[0].removesuffix(".py") in FLOOR_PACKAGES or top == "wsgi_handler.py":
+                floor += info.compress_size + 30 + 46 + 2 * len(info.filename)  # data + zip headers
+    return {"app_bytes": zip_path.stat().st_size, "floor_bytes": floor}
+
+
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)

@@ -1,0 +1,61 @@
+"""`make bench` keeps working, and its deterministic figures hold: a small run of the real benchmark
+(timings on a shared CI machine are too noisy to judge here; README's Performance table has full runs)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("bench") / "results.json"
+    command = [sys.executable, "-m", "bench", "--runs", "1", "--requests", "2", "--records", "300"]
+    command += ["--export-small", "120", "--json", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "| cold start (sign-in page, median) |" in done.stdout
+    return json.loads(out.read_text())
+
+
+def test_every_page_a_user_or_admin_visits_answers_and_is_measured_against_its_floor(results):
+    assert len(results["pages"]) == 21
+    for page in results["pages"]:
+        assert page["status"] == 200 and page["app_ms"] > 0 and page["floor_ms"] > 0, page
+
+
+def test_a_record_page_is_at_most_two_dynamodb_calls_and_nothing_scans(results):
+    for page in results["pages"]:
+        operations = page["operations"]
+        assert not any(operation.endswith(":Scan") for operation in operations), page
+        if page["page"].startswith("/records"):
+            assert sum(n for op, n in operations.items() if op.startswith("dynamodb:")) <= 2, page
+        if not page["page"].startswith("/admin"):
+            assert not any(op.startswith("cognito") for op in operations), page
+
+
+def test_the_list_page_reads_the_same_items_on_a_small_and_a_large_table(results):
+    scale = results["scale"]
+    assert scale["list_items_read_100"] == scale["list_items_read_300"] <= 21
+
+
+def test_the_csv_export_streams_every_record(results):
+    assert results["scale"]["export_120"]["rows"] == 120
+    assert results["scale"]["export_300"]["rows"] == 300
+
+
+def test_the_lambda_zip_is_under_five_megabytes(results):
+    assert results["package"]["app_bytes"] <= 5 * 1024 * 1024
+    assert 0 < results["package"]["floor_bytes"] < results["package"]["app_bytes"]
+
+
+def test_the_cold_start_is_measured_against_both_floors(results):
+    cold = results["cold_start"]
+    assert cold["calls"] == ["ssm:GetParameters", "dynamodb:PutItem"]
+    assert 0 < cold["floor_ms"] < cold["floor_with_calls_ms"] and cold["app_ms"] > 0
