@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint format browser vendor clean package deploy doctor remove bench
+.PHONY: run test stress lint format browser vendor clean package deploy doctor remove bench
 
 STAGE ?= dev
 REGION ?= us-east-1
@@ -18,6 +18,12 @@ run: $(PY_STAMP)
 
 test: $(PY_STAMP) $(NODE_STAMP) browser lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Concurrency and load against the local stack (tests/stress/, which `make test` leaves out): 20 people
+# editing one record at once, then 30 s of mixed traffic; prints throughput and latency, writes
+# .bench/load.json. About a minute on 2 cores.
+stress: $(PY_STAMP)
+	$(PY) -m pytest tests/stress -s $(PYTEST_ARGS)
 
 lint: $(PY_STAMP)
 	$(VENV)/bin/ruff check .

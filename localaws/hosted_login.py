@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import hmac
 import secrets
@@ -96,17 +97,25 @@ def _secret_hash(client: dict, username: str) -> dict[str, str]:
     return {"SECRET_HASH": base64.b64encode(digest).decode()}
 
 
-def _reissued(id_token: str, extra: dict[str, Any]) -> str:
-    """The emulated Cognito's ID token with claims Cognito would add (``nonce``, the original ``auth_time``
-    of a hosted session), re-signed with the emulator's own key."""
+@functools.cache
+def _emulator_key() -> Any:
+    """The emulator's private signing key, built once: building it from its JWK recovers the primes, ~0.2 s of
+    CPU that holds the GIL, which stalled every request of the local stack at each sign-in."""
     import json
 
     import jwt
     from moto.utilities.utils import load_resource
 
-    key = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(load_resource("cognitoidp/resources/jwks-private.json")))
+    return jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(load_resource("cognitoidp/resources/jwks-private.json")))
+
+
+def _reissued(id_token: str, extra: dict[str, Any]) -> str:
+    """The emulated Cognito's ID token with claims Cognito would add (``nonce``, the original ``auth_time``
+    of a hosted session), re-signed with the emulator's own key."""
+    import jwt
+
     claims = jwt.decode(id_token, options={"verify_signature": False})
-    return jwt.encode(claims | extra, key, algorithm="RS256", headers={"kid": "dummy"})
+    return jwt.encode(claims | extra, _emulator_key(), algorithm="RS256", headers={"kid": "dummy"})
 
 
 def _mint_in_emulator(pool_id: str, client_id: str, username: str) -> dict | None:

@@ -56,17 +56,49 @@ def _port(variable: str, default: int) -> int:
     return int(raw)
 
 
+class OneDynamoDBCallAtATime:
+    """WSGI middleware that lets moto's DynamoDB handle one request at a time.
+
+    moto's DynamoDB is not thread-safe: a TransactWriteItems checks its conditions and writes without a
+    lock, and on failure puts back a copy of every table it touched, taken when it began, undoing whatever
+    other requests wrote meanwhile. Under concurrent saves that loses accepted writes and keeps cancelled
+    ones (tests/stress/test_concurrency.py), and a read racing a write can fail with "dictionary changed size
+    during iteration". DynamoDB itself serializes transactions; so does this. It costs nothing measurable:
+    moto's Python is bound by the GIL either way. Other services are left as they are.
+    """
+
+    def __init__(self, app: Any) -> None:
+        import threading
+
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            return self.app(environ, start_response)
+        with self.lock:  # moto builds the whole answer inside the call: nothing is left to run outside it
+            return self.app(environ, start_response)
+
+
 @contextmanager
 def emulator(port: int) -> Iterator[str]:
-    """moto's server on loopback for the duration of the block; yields its URL."""
-    from moto.server import ThreadedMotoServer
+    """moto's server on loopback for the duration of the block (what moto's ThreadedMotoServer runs, with
+    DynamoDB requests one at a time); yields its URL."""
+    import threading
 
-    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
-    server.start()
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    app = OneDynamoDBCallAtATime(DomainDispatcherApplication(create_backend_app))
+    server = make_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
+    thread.start()
     try:
         yield f"http://{HOST}:{port}"
     finally:
-        server.stop()
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def local_secret_key() -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app
 
 from webapp import aws
+from webapp.validation import MAX_EMAIL
 
 MAX_PAGE = 60  # ListUsers returns at most 60 users per call
 # Cognito's answers that mean "not now" rather than "no".
@@ -71,6 +72,8 @@ class Cognito:
 
     def list_users(self, email_prefix: str = "", token: str | None = None, limit: int = 25) -> tuple[list, str]:
         """One page of users (at most 60, Cognito's limit) and the token of the next page ("" at the end)."""
+        if not _searchable(email_prefix):
+            return [], ""  # no address holds it: an answer, not a filter Cognito refuses (a 503 page before)
         params: dict[str, Any] = {"UserPoolId": self.pool_id, "Limit": min(limit, MAX_PAGE)}
         if email_prefix:
             params["Filter"] = f'email ^= "{_quoted(email_prefix)}"'
@@ -81,6 +84,8 @@ class Cognito:
 
     def find_by_email(self, email: str) -> dict[str, str] | None:
         """The user whose email is exactly ``email`` (a filtered ListUsers: never a walk through every user)."""
+        if not _searchable(email) or len(email.encode()) > MAX_EMAIL:
+            return None  # nobody has that address; and Cognito refuses a filter over 256 characters
         answer = self._call("list_users", UserPoolId=self.pool_id, Filter=f'email = "{_quoted(email)}"', Limit=1)
         for raw in answer.get("Users", []):
             user = _user(raw)
@@ -155,6 +160,12 @@ class Cognito:
 
     def _call(self, operation: str, **kwargs: Any) -> dict:
         return aws.call(self.client, operation, CognitoError, **kwargs)
+
+
+def _searchable(value: str) -> bool:
+    """Whether ``value`` can be part of an email address at all: control characters (a newline ends
+    Cognito's filter string) and other unprintable ones never are."""
+    return value.isprintable()
 
 
 def _quoted(value: str) -> str:

@@ -20,13 +20,41 @@ MESSAGES = {
     500: ("Something went wrong", "An unexpected error occurred on our side. It has been logged."),
     503: ("Service unavailable", "A service this page needs is not answering right now. Please try again shortly."),
 }
+# A form refused for its CSRF token: while signed in (the page was open too long), and after the session ended.
+FORM_EXPIRED = (
+    "Form expired",
+    "This form had expired, so nothing was saved. Go back, reload the page and send it again.",
+)
+SIGNED_OUT = (
+    "Signed out",
+    "Your session ended before this form was sent, so nothing was saved. Sign in, then send it again.",
+)
 
 
 def render_error(error: HTTPException):
     """Render ``error`` in the layout with its status code (and keep headers such as Allow or Retry-After)."""
     code = error.code or 500
     title, message = MESSAGES.get(code, (error.name, error.description))
-    body = render_template("errors/error.html", code=code, title=title, message=message)
+    if code < 500 and error.description and error.description != type(error).description:
+        message = error.description  # the app said what was wrong (abort(400, description=...)): show that
+    return render_error_page(code, title, message, error)
+
+
+def refused_form(error: HTTPException):
+    """A form whose CSRF token is missing or stale: say what happened and what to do, in plain words.
+
+    The usual cause is an honest one (the session ended while the form was open, or the page was left open
+    for a long time), so the page offers the way back rather than a bare "bad request".
+    """
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        return render_error_page(400, *FORM_EXPIRED, error)
+    return render_error_page(400, *SIGNED_OUT, error, sign_in=True)
+
+
+def render_error_page(code: int, title: str, message: str, error: HTTPException, sign_in: bool = False):
+    body = render_template("errors/error.html", code=code, title=title, message=message, sign_in=sign_in)
     return body, code, dict(error.get_headers()) | {"Content-Type": "text/html; charset=utf-8"}
 
 
@@ -37,6 +65,9 @@ def handle_unexpected(error: InternalServerError):
 
 
 def init_app(app: Flask) -> None:
-    """Register the handlers: one for 500 (to log it), one for every other HTTP error."""
+    """Register the handlers: one for 500 (to log it), one for refused forms, one for every other HTTP error."""
+    from flask_wtf.csrf import CSRFError
+
     app.register_error_handler(InternalServerError, handle_unexpected)
+    app.register_error_handler(CSRFError, refused_form)
     app.register_error_handler(HTTPException, render_error)

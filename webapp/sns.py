@@ -16,7 +16,8 @@ from flask import current_app
 
 from webapp import aws
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# ASCII digits only: to Python, \d is any Unicode digit (Arabic-Indic, fullwidth...), which SNS cannot text.
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
 MAX_SUBJECT = 100  # SNS's limit for email subjects
 MAX_MESSAGE_BYTES = 256 * 1024  # SNS's limit for a message
 MAX_SMS = 1600  # SNS splits SMS into parts up to this many characters

@@ -11,5 +11,6 @@ MAX_EMAIL = 254
 
 
 def valid_email(text: str) -> bool:
-    """Whether ``text`` (already trimmed and lower-cased) looks like an email address."""
-    return len(text) <= MAX_EMAIL and bool(EMAIL.match(text))
+    """Whether ``text`` (already trimmed and lower-cased) looks like an email address: at most 254 bytes (RFC
+    5321 counts octets, not characters) and no control or other unprintable characters (NUL, DEL, U+2028...)."""
+    return len(text.encode("utf-8", "surrogatepass")) <= MAX_EMAIL and text.isprintable() and bool(EMAIL.match(text))

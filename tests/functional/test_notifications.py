@@ -132,7 +132,7 @@ def test_a_resubmitted_send_form_never_sends_twice(admin, aws):
     preview = compose(admin).get_data(as_text=True)
     _, fields = send_from(admin, preview)
     second = admin.post("/notifications/send", data=fields, follow_redirects=True)
-    assert "was not sent again" in second.get_data(as_text=True)
+    assert "This form was already used" in second.get_data(as_text=True)
     assert len(sent(aws)) == 1
 
 
@@ -172,7 +172,7 @@ def failing_publish(app, monkeypatch, code):
     [
         ("AuthorizationError", 502, "not allowed to publish"),
         ("Throttled", 503, "SNS is busy"),
-        ("InvalidParameter", 502, "SNS refused the message"),
+        ("InvalidParameter", 422, "SNS refused the message"),
     ],
 )
 def test_a_failing_publish_is_a_clear_message_and_the_history_says_it_failed(
@@ -201,7 +201,7 @@ def test_a_direct_sms_reaches_the_phone_number(admin):
         "message": "Your code is ready",
     }
     again = admin.post("/notifications/sms", data=form, follow_redirects=True)
-    assert "was not sent again" in again.get_data(as_text=True) and len(outbox.sms_messages()) == 1
+    assert "This form was already used" in again.get_data(as_text=True) and len(outbox.sms_messages()) == 1
     bad = admin.post("/notifications/sms", data=form | {"phone": "12345", "send_id": hidden(page, "send_id")})
     assert bad.status_code == 422 and "E.164" in bad.get_data(as_text=True)
 

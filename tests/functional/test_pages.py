@@ -85,6 +85,30 @@ def test_a_post_without_a_csrf_token_is_refused(app):
     assert "changed" not in response.get_data(as_text=True)
 
 
+def test_a_form_sent_after_the_session_ended_says_so_and_offers_to_sign_in(user, app):
+    from tests.helpers import csrf
+
+    token = csrf(user)
+    with app.app_context():
+        from webapp import aws
+
+        table = app.config["SESSIONS_TABLE"]
+        dynamodb = aws.client("dynamodb")
+        for item in dynamodb.scan(TableName=table)["Items"]:  # the session ends while the form is open
+            dynamodb.delete_item(TableName=table, Key={"sid": item["sid"]})
+    response = user.post("/account/record-events", data={"csrf_token": token, "record_events": "y"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Your session ended before this form was sent, so nothing was saved" in html
+    assert 'href="/auth/login">Sign in</a>' in html
+
+
+def test_a_stale_form_of_a_signed_in_visitor_says_to_reload_it(user):
+    response = user.post("/account/record-events", data={"csrf_token": "a-token-from-long-ago"})
+    assert response.status_code == 400
+    assert "This form had expired, so nothing was saved" in response.get_data(as_text=True)
+
+
 def test_every_response_carries_the_security_headers(client):
     headers = client.get("/").headers
     policy = headers["Content-Security-Policy"]

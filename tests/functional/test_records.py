@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from tests.helpers import ADMIN, ADMIN_PASSWORD, USER, HostedLoginBrowser, hidden
+from webapp.errors import MESSAGES
 
 GOOD = {
     "title": "Quarterly invoice",
@@ -217,10 +218,11 @@ def test_a_status_filtered_page_is_one_query_too(user, app, monkeypatch):
     "query",
     ["status=archived", "q=" + "x" * 101, "size=0", "size=1000", "size=abc", "cursor=forged", "cursor=" + "a" * 3000],
 )
-def test_bad_list_parameters_are_a_clear_400(user, query):
+def test_bad_list_parameters_are_a_clear_400_saying_what_is_wrong(user, query):
     response = user.get(f"/records?{query}")
     assert response.status_code == 400
-    assert "Bad request" in response.get_data(as_text=True) or "invalid" in response.get_data(as_text=True)
+    said = re.search(r'<p class="lead">([^<]*)</p>', response.get_data(as_text=True)).group(1)
+    assert said != MESSAGES[400][1] and len(said) > 20, said
 
 
 def test_a_cursor_made_for_one_filter_is_refused_for_another(user):

@@ -162,9 +162,13 @@ def sign_out_everywhere() -> Response:
     try:
         cognito().global_sign_out(access_token)
     except CognitoError as error:
-        log.warning("global sign-out failed for %s: %s", current_user.sub, error)
-        flash("Signing out on other devices failed at Cognito; nothing was changed. Please try again.", "error")
-        return redirect(url_for("account.index"))
+        if error.code != "NotAuthorizedException":
+            log.warning("global sign-out failed for %s: %s", current_user.sub, error)
+            flash("Signing out on other devices failed at Cognito; nothing was changed. Please try again.", "error")
+            return redirect(url_for("account.index"))
+        # The access token is revoked already: an earlier try signed out at Cognito, then failed before ending
+        # the app's sessions. Refusing now would leave those sessions signed in with no way to finish.
+        log.warning("global sign-out for %s: token already revoked; ending the app's sessions", current_user.sub)
     keep = current_app.config["SESSION_MAX_HOURS"] * 3600 + 24 * 3600  # outlives every token and session
     store().mark_signed_out(current_user.sub, int(time.time()), keep)
     deleted = store().delete_all_for_user(current_user.sub)

@@ -155,6 +155,8 @@ def compose() -> str:
     values = {"audience": "all", "user_email": "", "subject": "", "message": ""}
     chosen = request.args.get("template", "")
     if chosen:
+        if not TEMPLATE_NAME.match(chosen):  # no template has that name; and a key over 1 KB, DynamoDB refuses
+            abort(404)
         template = notification_store().template(chosen)
         if template is None:
             abort(404)
@@ -207,7 +209,7 @@ def send() -> Any:
     try:
         _deliver(send_id, entry, lambda: sns().publish(draft.subject, draft.message, draft.audience_value))
     except AlreadySent:
-        flash("This message was already sent (the form was submitted twice); it was not sent again.", "info")
+        flash("This form was already used (see below for what became of it); nothing was sent again.", "info")
         return redirect(url_for(".history"))
     except SnsError as error:
         flash(_sns_message(error), "error")
@@ -219,7 +221,7 @@ def send() -> Any:
             more=False,
             send_id=new_send_id(),
         )
-        return page, 503 if error.busy else 502
+        return page, _status(error)
     flash(f"Sent “{draft.subject}” to {audience_label(draft).lower()}.", "success")
     return redirect(url_for(".history"))
 
@@ -250,6 +252,14 @@ def _deliver(send_id: str, entry: dict[str, Any], publish: Callable[[], str]) ->
     return message_id
 
 
+def _status(error: SnsError) -> int:
+    """503 when SNS is busy (try again), 422 when it refused what was typed (a number it will not text),
+    502 when the app's own setup is at fault (permissions, a deleted topic): never a 500."""
+    if error.busy:
+        return 503
+    return 422 if error.code in ("InvalidParameter", "InvalidParameterValue") else 502
+
+
 def _sns_message(error: SnsError) -> str:
     if error.busy:
         return "SNS is busy right now (throttled); nothing was sent. Please try again shortly."
@@ -277,11 +287,11 @@ def send_sms() -> Any:
     try:
         _deliver(send_id, entry, lambda: sns().send_sms(phone, text))
     except AlreadySent:
-        flash("This text message was already sent; it was not sent again.", "info")
+        flash("This form was already used (see below for what became of it); no text was sent again.", "info")
         return redirect(url_for(".history"))
     except SnsError as error:
         flash(_sns_message(error), "error")
-        return _compose_page({"phone": phone, "sms_message": text, "audience": "all"}, {}, 503 if error.busy else 502)
+        return _compose_page({"phone": phone, "sms_message": text, "audience": "all"}, {}, _status(error))
     flash(f"Text message sent to {mask(phone)}.", "success")
     return redirect(url_for(".history"))
 

@@ -54,7 +54,7 @@ class NotificationStore:
 
     def add_subscription(self, user_sub: str, email: str, protocol: str, endpoint: str, arn: str) -> None:
         """Record a subscription and its owner together; AlreadyOwned when another account owns the endpoint."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         at = now_iso()
         mine = {
@@ -84,6 +84,8 @@ class NotificationStore:
             reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
                 raise AlreadyOwned(endpoint) from None
+            raise unavailable("transact_write_items", error) from error
+        except BotoCoreError as error:  # unreachable or timed out: "not now" too, never a 500
             raise unavailable("transact_write_items", error) from error
 
     def owner_of(self, protocol: str, endpoint: str) -> dict[str, Any] | None:
@@ -155,7 +157,7 @@ class NotificationStore:
 
     def claim(self, send_id: str) -> bool:
         """Mark a send form as used; False when it already was (a resubmitted or double-clicked form)."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         expires = int(time.time()) + CLAIM_SECONDS  # a form older than this cannot be resubmitted anyway
         item = {
@@ -169,6 +171,8 @@ class NotificationStore:
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
+            raise unavailable("put_item", error) from error
+        except BotoCoreError as error:  # unreachable or timed out: "not now" too, never a 500
             raise unavailable("put_item", error) from error
         return True
 
