@@ -43,7 +43,7 @@ ADMIN_PAGES = (
     "/notifications/subscriptions",
     "/notifications/templates",
 )
-TARGETS = {"cold_start": 1.3, "latency": 1.5, "export_memory": 1.2, "package_bytes": 5 * 1024 * 1024}
+TARGETS = {"cold_start": 1.3, "latency": 1.5, "export_memory": 1.2, "package_bytes": 5_000_000}
 
 
 def main() -> int:
@@ -204,17 +204,17 @@ def summarise(cold: dict, pages: list[dict], scale: dict, package: dict) -> dict
             TARGETS["latency"],
         ),
         {
-            "figure": f"list page items read, {small:,} vs {large:,} records",
-            "app": f"{read_large}",
-            "floor": f"{read_small}",
+            "figure": "list page items read (the floor: the small table)",
+            "app": f"{read_large} of {large:,} records",
+            "floor": f"{read_small} of {small:,} records",
             "ratio": "",
             "target": f"equal, ≤ {PAGE_SIZE + 1}",
             "ok": read_small == read_large <= PAGE_SIZE + 1,
         },
         check(
-            f"CSV export peak memory, {export_small['rows']:,} vs {export_large['rows']:,} rows",
-            f"{export_large['peak_bytes'] / 1024:.0f} KiB",
-            f"{export_small['peak_bytes'] / 1024:.0f} KiB",
+            "CSV export peak memory (the floor: the small export)",
+            f"{export_large['peak_bytes'] / 1024:.0f} KiB for {export_large['rows']:,} rows",
+            f"{export_small['peak_bytes'] / 1024:.0f} KiB for {export_small['rows']:,} rows",
             export_large["peak_bytes"] / export_small["peak_bytes"],
             TARGETS["export_memory"],
             extra_ok=export_small["rows"] == scale["export_small"] and export_large["rows"] == large,
@@ -226,7 +226,7 @@ def summarise(cold: dict, pages: list[dict], scale: dict, package: dict) -> dict
             package["app_bytes"] / package["floor_bytes"],
             None,
             extra_ok=package["app_bytes"] <= TARGETS["package_bytes"],
-            target="≤ 5 MiB",
+            target="≤ 5 MB",
         ),
     ]
     return {"summary": summary, "cold_start": cold, "pages": pages, "scale": scale, "package": package}

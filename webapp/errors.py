@@ -36,7 +36,9 @@ def render_error(error: HTTPException):
     code = error.code or 500
     title, message = MESSAGES.get(code, (error.name, error.description))
     if code < 500 and error.description and error.description != type(error).description:
-        message = error.description  # the app said what was wrong (abort(400, description=...)): show that
+        # The app said what was wrong (abort(400, description=...)): show that. Descriptions are written for
+        # people, never str(exception), so nothing internal can reach the page this way.
+        message = error.description
     return render_error_page(code, title, message, error)
 
 
@@ -54,6 +56,7 @@ def refused_form(error: HTTPException):
 
 
 def render_error_page(code: int, title: str, message: str, error: HTTPException, sign_in: bool = False):
+    """The error page in the layout, keeping the error's own headers (Allow, Retry-After)."""
     body = render_template("errors/error.html", code=code, title=title, message=message, sign_in=sign_in)
     return body, code, dict(error.get_headers()) | {"Content-Type": "text/html; charset=utf-8"}
 

@@ -32,12 +32,12 @@ def watch(page) -> list[str]:
 
 
 def assert_inert(page, where: str) -> None:
-    """No element of the payload was parsed into the page; the payload shows as text somewhere."""
+    """No element of the payload was parsed into the page."""
     injected = page.locator("#xss-s, #xss-i, #xss-v, #xss-b").count()
     assert injected == 0, f"{where}: the payload became markup"
 
 
-def test_payloads_in_record_fields_and_the_search_box_render_inert(page, stack):
+def test_payloads_in_record_fields_and_the_search_box_render_inert(page, second_page, stack):
     dialogs = watch(page)
     email = f"xss-{uuid.uuid4().hex[:8]}@example.com"
     stack.create_user(email, "Xss-Passw0rd")
@@ -58,6 +58,24 @@ def test_payloads_in_record_fields_and_the_search_box_render_inert(page, stack):
         assert_inert(page, path)
     page.goto(f"/records?q={quote(PAYLOAD[:90])}")
     expect(page.get_by_role("searchbox")).to_have_value(PAYLOAD[:90])
+    # a change from payload to payload: the history shows both sides, on the record page and in full
+    page.goto(f"{record_url}/edit")
+    page.get_by_label("Title").fill(COMPACT)
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_test_id("history")).to_contain_text(COMPACT)
+    assert_inert(page, "the record page's history")
+    page.goto(f"{record_url}/history")
+    assert_inert(page, "the full history")
+    # the conflict page shows the values of both sides of a clash
+    page.goto(f"{record_url}/edit")
+    second_page.goto(f"{record_url}/edit")
+    sign_in(second_page, email, "Xss-Passw0rd")
+    second_page.get_by_label("Notes").fill(SHORT)
+    second_page.get_by_role("button", name="Save changes").click()
+    page.get_by_label("Title").fill(PAYLOAD[:120])
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("button", name="Save mine on top")).to_be_visible()
+    assert_inert(page, "the conflict page")
     assert dialogs == []
     assert [problem for problem in page.problems if "Content Security Policy" in problem] == []
 

@@ -403,6 +403,14 @@ def test_a_long_change_is_cut_short_on_the_record_page_and_shown_whole_in_the_fu
     assert long_notes.strip() in history_of(user.get(full).get_data(as_text=True))
 
 
+def test_a_deleted_records_history_is_gone_for_its_owner_and_kept_for_admins(user, admin):
+    record_id = create(user)
+    html = user.get(f"/records/{record_id}/delete").get_data(as_text=True)
+    user.post(f"/records/{record_id}/delete", data={"csrf_token": hidden(html, "csrf_token"), "version": "1"})
+    assert user.get(f"/records/{record_id}/history").status_code == 404
+    assert "Deleted" in history_of(admin.get(f"/records/{record_id}/history").get_data(as_text=True))
+
+
 def test_a_new_records_page_needs_no_full_history_link(user):
     record_id = create(user)
     page = user.get(f"/records/{record_id}").get_data(as_text=True)

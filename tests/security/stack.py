@@ -18,6 +18,27 @@ from urllib.parse import quote
 from tests.conftest import APP_URL, TEST_SECRET_KEY
 from tests.helpers import ADMIN, ADMIN_PASSWORD, USER, USER_PASSWORD, csrf, signed_in
 
+# Every POST route of the app, with the account that may use it (test_limits checks the list is complete)
+POST_ROUTES = [
+    ("user", "/records/new"),
+    ("user", "/records/{record}/edit"),
+    ("user", "/records/{record}/delete"),
+    ("admin", "/records/{record}/restore"),
+    ("user", "/account/subscriptions"),
+    ("user", "/account/subscriptions/remove"),
+    ("user", "/account/record-events"),
+    ("user", "/account/sign-out-everywhere"),
+    ("user", "/auth/logout"),
+    ("admin", "/admin/users/invite"),
+    ("admin", "/admin/users/{username}/disable"),
+    ("admin", "/notifications/preview"),
+    ("admin", "/notifications/send"),
+    ("admin", "/notifications/sms"),
+    ("admin", "/notifications/templates"),
+    ("admin", "/notifications/templates/delete"),
+    ("admin", "/notifications/subscriptions/remove"),
+]
+
 TABLES = ("webapp-records", "webapp-audit", "webapp-notifications")  # not sessions: flash messages write there
 
 

@@ -224,16 +224,6 @@ class Faults:
 
 
 @pytest.fixture
-def user(app, accounts):
-    return signed_in(app, USER, USER_PASSWORD)
-
-
-@pytest.fixture
-def admin(app, accounts):
-    return signed_in(app, ADMIN, ADMIN_PASSWORD)
-
-
-@pytest.fixture
 def plain(aws):
     """A DynamoDB client of the emulated account, outside the app: what is really in the tables."""
     return aws["session"].client("dynamodb")
@@ -1003,6 +993,25 @@ def test_sign_out_everywhere_cut_short_after_cognito_can_be_finished(app, user, 
     assert response.status_code == 302 and "/logout?" in response.location
     assert sids(user_sessions(plain, app, sub)) == {f"signed-out#{sub}"}
     assert other_device.get("/account").status_code == 302 and user.get("/account").status_code == 302
+
+
+def test_sign_out_everywhere_with_an_access_token_cognito_refuses_still_revokes_every_device(
+    app, user, plain, accounts, aws
+):
+    """An expired or revoked access token: the app's role signs the user out at Cognito instead, so the other
+    device's refresh token is dead too, not only its app session."""
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    sub = accounts[USER]
+    signed_in(app, USER, USER_PASSWORD)  # another device
+    pool = cognitoidp_backends["123456789012"]["us-east-1"].user_pools[aws["COGNITO_USER_POOL_ID"]]
+    live = [token for token, owner in pool.refresh_tokens.items() if owner is not None]
+    assert len(live) == 2
+    with Faults(app, "cognito-idp").api(Refusal("NotAuthorizedException", 400), "GlobalSignOut"):
+        response = user.post("/account/sign-out-everywhere", data={"csrf_token": csrf(user)})
+    assert response.status_code == 302 and "/logout?" in response.location
+    assert [token for token in live if pool.refresh_tokens.get(token) is not None] == []
+    assert sids(user_sessions(plain, app, sub)) == {f"signed-out#{sub}"}
 
 
 # The pool's JWKS endpoint out of reach

@@ -101,16 +101,19 @@ def test_a_forged_id_token_at_the_callback_is_refused_and_signs_nobody_in(
     assert client.get("/account").status_code == 302  # still signed out
 
 
-def test_a_replayed_code_cannot_sign_in_a_second_browser(visitor, accounts, app):
+def test_a_replayed_code_cannot_sign_in_a_second_browser(visitor, accounts, app, caplog):
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
     from tests.helpers import HostedLoginBrowser
 
     params = visitor.start()
-    answer = visitor.submit_password(params, USER, USER_PASSWORD)
-    location = answer.headers["Location"]
+    location = visitor.submit_password(params, USER, USER_PASSWORD).headers["Location"]
     assert visitor.callback(location).status_code == 302
+    stolen_code = dict(parse_qsl(urlsplit(location).query))["code"]
     thief = HostedLoginBrowser(app.test_client())
-    thief.start()  # a pending attempt of its own, so only the stolen code and state are wrong
-    assert thief.callback(location).status_code == 400
+    own_state = thief.start()["state"]  # a valid pending attempt of the thief's own: only the code is replayed
+    answer = thief.client.get("/auth/callback?" + urlencode({"code": stolen_code, "state": own_state}))
+    assert answer.status_code == 400 and "code exchange failed" in caplog.text
     assert thief.client.get("/account").status_code == 302
 
 

@@ -32,6 +32,7 @@ from markupsafe import escape
 
 from tests.helpers import ADMIN, USER
 from tests.security.stack import (
+    POST_ROUTES,
     Stack,
     assert_error_page,
     encoded,
@@ -930,26 +931,6 @@ def test_hostile_template_names_and_subscription_arns_change_nothing(stack):
 
 
 # Every POST route: a forged CSRF token is refused and writes nothing
-
-POST_ROUTES = [
-    ("user", "/records/new"),
-    ("user", "/records/{record}/edit"),
-    ("user", "/records/{record}/delete"),
-    ("admin", "/records/{record}/restore"),
-    ("user", "/account/subscriptions"),
-    ("user", "/account/subscriptions/remove"),
-    ("user", "/account/record-events"),
-    ("user", "/account/sign-out-everywhere"),
-    ("user", "/auth/logout"),
-    ("admin", "/admin/users/invite"),
-    ("admin", "/admin/users/{username}/disable"),
-    ("admin", "/notifications/preview"),
-    ("admin", "/notifications/send"),
-    ("admin", "/notifications/sms"),
-    ("admin", "/notifications/templates"),
-    ("admin", "/notifications/templates/delete"),
-    ("admin", "/notifications/subscriptions/remove"),
-]
 
 
 def test_a_forged_csrf_token_is_refused_on_every_post_route_and_writes_nothing(stack, records):

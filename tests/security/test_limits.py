@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from tests.helpers import USER
-from tests.security.stack import assert_error_page, form_body, get, post, running_stack, written
+from tests.security.stack import POST_ROUTES, assert_error_page, form_body, get, post, running_stack, written
 
 
 @pytest.fixture(scope="module")
@@ -35,28 +35,6 @@ def targets(stack):
     pool = stack.settings["COGNITO_USER_POOL_ID"]
     username = stack.session.client("cognito-idp").admin_get_user(UserPoolId=pool, Username=USER)["Username"]
     return {"record": created.location.rsplit("/", 1)[1], "username": username}
-
-
-# Every POST route of the app, with the account that may use it
-POST_ROUTES = [
-    ("user", "/records/new"),
-    ("user", "/records/{record}/edit"),
-    ("user", "/records/{record}/delete"),
-    ("admin", "/records/{record}/restore"),
-    ("user", "/account/subscriptions"),
-    ("user", "/account/subscriptions/remove"),
-    ("user", "/account/record-events"),
-    ("user", "/account/sign-out-everywhere"),
-    ("user", "/auth/logout"),
-    ("admin", "/admin/users/invite"),
-    ("admin", "/admin/users/{username}/disable"),
-    ("admin", "/notifications/preview"),
-    ("admin", "/notifications/send"),
-    ("admin", "/notifications/sms"),
-    ("admin", "/notifications/templates"),
-    ("admin", "/notifications/templates/delete"),
-    ("admin", "/notifications/subscriptions/remove"),
-]
 
 
 def test_the_list_of_post_routes_is_every_post_route_of_the_app(stack):

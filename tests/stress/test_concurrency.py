@@ -22,9 +22,8 @@ ADMINS = 5  # of the CLIENTS: an admin's edit of the user's record also runs the
 EDITS_EACH = 10
 STATUSES = ("open", "in_progress", "done")
 # A 503 "busy" page is the app's honest answer when DynamoDB does not answer in time; on loopback with nothing
-# throttling it should not happen at all. One in a hundred edits is the most this test lets pass unremarked:
-# more means the stack can no longer take 20 concurrent editors (a regression), not bad luck.
-MAX_BUSY_SHARE = 0.01
+# throttling it must not happen at all: the issue asks for no 5xx, so none is let through.
+MAX_BUSY_SHARE = 0
 
 
 @dataclass

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import requests
 
 from tests.helpers import ADMIN, ADMIN_PASSWORD, hidden
-from tests.stress.conftest import ROOT, Stack, Visitor
+from tests.local_stack import ROOT, Stack
+from tests.stress.conftest import Visitor
 
 VIRTUAL_USERS = 8  # one admin, who sees (and sometimes edits) everyone's records; the others each their own
 DURATION = 30.0  # seconds of traffic

@@ -238,3 +238,16 @@ def test_a_deleted_records_id_is_never_reused(store):
         create(store)
     assert again.value.existing is None
     assert store.restore(record.record_id, ADMIN).version == 2
+
+
+def test_the_record_item_keeps_its_newest_history_in_step_with_the_audit_table(store):
+    record = create(store)
+    for n in range(6):
+        record = store.update(record, ALICE, values(title=f"Edit {n}"), expected_version=record.version)
+    store.delete(record, ALICE, expected_version=record.version)
+    store.restore(record.record_id, ADMIN)
+    kept = store.get(record.record_id, viewer=None)
+    history = store.history(record.record_id)
+    assert kept.history_count == len(history) == 9  # create, 6 edits, delete, restore
+    assert [entry["event"] for entry in kept.recent] == [entry["event"] for entry in history[:5]]
+    assert [entry["action"] for entry in kept.recent] == ["restore", "delete", "update", "update", "update"]

@@ -127,6 +127,7 @@ def unsigned(**changes):
         (lambda: token(token_use=None), 'Token is missing the "token_use" claim'),
         (lambda: "not.a.token", "malformed token"),
         (lambda: token(nonce="another-attempt"), "nonce does not match"),
+        (lambda: token(nonce="ñonce-✓"), "nonce does not match"),  # any text: a refusal, never a TypeError
         (lambda: token(nonce=None), "nonce does not match"),
     ],
     ids=[
@@ -141,6 +142,7 @@ def unsigned(**changes):
         "no-token-use",
         "malformed",
         "nonce-mismatch",
+        "nonce-not-ascii",
         "nonce-missing",
     ],
 )
@@ -335,12 +337,16 @@ def test_a_jwks_without_any_usable_key_leaves_the_cached_keys_in_place(jwks):
 
 
 def test_keys_past_their_lifespan_are_fetched_again_and_retired_keys_stop_working(jwks):
-    verifier = IdTokenVerifier(POOL_ID, CLIENT_ID, jwks.url, refetch_cooldown=0, jwks_cache_seconds=0.5)
+    now = [1000.0]
+    verifier = IdTokenVerifier(
+        POOL_ID, CLIENT_ID, jwks.url, refetch_cooldown=0, jwks_cache_seconds=3600, clock=lambda: now[0]
+    )
     verifier.verify(token(), nonce=NONCE)
+    now[0] += 3599
     verifier.verify(token(), nonce=NONCE)
     assert jwks.fetches == 1
     jwks.keys = [public_jwk(OTHER_KEY, "key-2")]
-    time.sleep(0.6)
+    now[0] += 1
     with pytest.raises(TokenError, match="signing key"):
         verifier.verify(token(), nonce=NONCE)
     assert jwks.fetches == 2

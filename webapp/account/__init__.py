@@ -155,20 +155,29 @@ def record_events() -> Response:
     return redirect(url_for("account.index"))
 
 
-@bp.post("/sign-out-everywhere")
-def sign_out_everywhere() -> Response:
-    """Global sign-out at Cognito (every refresh token), then every app session of this user, this one too."""
-    access_token = (session.get("tokens") or {}).get("access_token", "")
+def _sign_out_at_cognito(access_token: str) -> None:
+    """GlobalSignOut with the user's own access token; when Cognito no longer accepts that token (revoked by an
+    earlier try that then failed before ending the app's sessions, or expired), the app's role does the same
+    for this user (AdminUserGlobalSignOut: email is the pool's username attribute), so a retry can always
+    finish and nothing stays valid."""
     try:
         cognito().global_sign_out(access_token)
     except CognitoError as error:
         if error.code != "NotAuthorizedException":
-            log.warning("global sign-out failed for %s: %s", current_user.sub, error)
-            flash("Signing out on other devices failed at Cognito; nothing was changed. Please try again.", "error")
-            return redirect(url_for("account.index"))
-        # The access token is revoked already: an earlier try signed out at Cognito, then failed before ending
-        # the app's sessions. Refusing now would leave those sessions signed in with no way to finish.
-        log.warning("global sign-out for %s: token already revoked; ending the app's sessions", current_user.sub)
+            raise
+        log.info("global sign-out for %s: access token refused, signing out through the admin API", current_user.sub)
+        cognito().sign_out_user(current_user.email)
+
+
+@bp.post("/sign-out-everywhere")
+def sign_out_everywhere() -> Response:
+    """Global sign-out at Cognito (every refresh token), then every app session of this user, this one too."""
+    try:
+        _sign_out_at_cognito((session.get("tokens") or {}).get("access_token", ""))
+    except CognitoError as error:
+        log.warning("global sign-out failed for %s: %s", current_user.sub, error)
+        flash("Signing out on other devices failed at Cognito; nothing was changed. Please try again.", "error")
+        return redirect(url_for("account.index"))
     keep = current_app.config["SESSION_MAX_HOURS"] * 3600 + 24 * 3600  # outlives every token and session
     store().mark_signed_out(current_user.sub, int(time.time()), keep)
     deleted = store().delete_all_for_user(current_user.sub)

@@ -248,12 +248,13 @@ class IdTokenVerifier:
         jwks_url: str = "",
         refetch_cooldown: float = JWKS_REFETCH_COOLDOWN_SECONDS,
         jwks_cache_seconds: float = JWKS_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.refetch_cooldown = refetch_cooldown
         self.issuer = issuer_for(pool_id)
         self.client_id = client_id
         self.jwks_url = jwks_url or f"{self.issuer}/.well-known/jwks.json"
-        self._keys = JwksCache(self.jwks_url, jwks_cache_seconds, refetch_cooldown)
+        self._keys = JwksCache(self.jwks_url, jwks_cache_seconds, refetch_cooldown, clock)
 
     def verify(self, token: str, nonce: str | None = None) -> dict[str, Any]:
         """The token's claims when every check passes; TokenError naming the first that fails otherwise."""
@@ -281,6 +282,7 @@ class IdTokenVerifier:
             raise TokenError(f"{type(error).__name__}: {error}") from None
         if claims["token_use"] != "id":  # noqa: S105 (a claim value, not a password)
             raise TokenError(f"token_use is {claims['token_use']!r}, not 'id'")
-        if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+        expected, given = nonce.encode() if nonce is not None else b"", str(claims.get("nonce", "")).encode()
+        if nonce is not None and not hmac.compare_digest(given, expected):  # bytes: any text compares, no TypeError
             raise TokenError("nonce does not match the sign-in attempt")
         return claims

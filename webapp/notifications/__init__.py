@@ -33,7 +33,7 @@ bp.admin_only = True  # type: ignore[attr-defined]
 log = logging.getLogger(__name__)
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]{0,30})\}")
-TEMPLATE_NAME = re.compile(r"^[\w -]{1,60}$")
+TEMPLATE_NAME = re.compile(r"^[\w -]{1,60}\Z")  # \Z: "$" would let a trailing newline through
 HISTORY_PAGE_SIZE = 25
 MAX_COUNTED_PAGES = 10  # counting the topic's subscriptions reads at most 10 pages of 100
 

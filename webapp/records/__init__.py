@@ -141,16 +141,16 @@ def show(record_id: uuid.UUID) -> str:
             abort(404)
         record, deleted_entry = found
     if deleted_entry is not None or record.recent is None:  # written before records kept their history
-        history = record_store().history(str(record_id), limit=RECENT_HISTORY)
-        more = len(history) == RECENT_HISTORY
+        newest = record_store().history(str(record_id), limit=RECENT_HISTORY)
+        more = len(newest) == RECENT_HISTORY
     else:
-        history = record.recent
-        more = record.history_count > len(history) or any(entry.get("truncated") for entry in history)
+        newest = record.recent
+        more = record.history_count > len(newest) or any(entry.get("truncated") for entry in newest)
     return render_template(
         "records/show.html",
         record=record,
         fields=schema.FIELDS,
-        history=history,
+        history=newest,
         full_history_url=url_for(".history", record_id=record_id) if more else "",
         deleted_entry=deleted_entry,
     )
@@ -164,6 +164,8 @@ def history(record_id: uuid.UUID) -> str:
     page = record_store().history_page(str(record_id), HISTORY_PAGE_SIZE, cursor.key if cursor else None)
     if not page.items or (viewer() is not None and page.items[0].get("owner") != viewer()):
         abort(404)  # no such record, or someone else's: the same answer
+    if viewer() is not None and cursor is None and page.items[0].get("action") == "delete":
+        abort(404)  # deleted: gone for its owner as its page is (admins see it, to restore it)
     older = url_for(".history", record_id=record_id, cursor=paging.encode(page.next_key, False, filters))
     return render_template(
         "records/history.html",

@@ -170,6 +170,7 @@ def recent_entry(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cut(text: str) -> str:
+    """A changed value as the record item keeps it: long texts end in "…" (the full history has them whole)."""
     return text if len(text) <= RECENT_TEXT else text[:RECENT_TEXT] + "…"
 
 
