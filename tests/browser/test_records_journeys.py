@@ -49,6 +49,10 @@ def test_create_a_record_then_edit_it_and_see_the_change_in_its_history(page, st
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_test_id("history")).to_contain_text("Open → Done")
     expect(page.get_by_test_id("value-version")).to_have_text("2")
+    page.goto(f"{page.url}/history")  # the whole history, a page at a time
+    expect(page.get_by_role("heading", name="History of Office chairs")).to_be_visible()
+    expect(page.get_by_test_id("history")).to_contain_text("Created")
+    assert_accessible(page)
     assert page.problems == []
 
 

@@ -417,6 +417,17 @@ def test_a_new_records_page_needs_no_full_history_link(user):
     assert "Created" in history_of(page) and "Full history" not in page
 
 
+def test_an_admins_page_of_a_deleted_record_is_the_session_read_plus_one_query(user, admin, app, monkeypatch):
+    record_id = create(user)
+    html = user.get(f"/records/{record_id}/delete").get_data(as_text=True)
+    user.post(f"/records/{record_id}/delete", data={"csrf_token": hidden(html, "csrf_token"), "version": "1"})
+    admin.get(f"/records/{record_id}")  # settles the admin's session
+    calls = count_dynamodb_calls(app, monkeypatch)
+    page = admin.get(f"/records/{record_id}").get_data(as_text=True)
+    assert "Deleted by user@example.com" in page and "Created" in history_of(page)
+    assert calls == ["GetItem", "GetItem", "Query"]  # session, the tombstone, the history with the last values
+
+
 def test_a_records_page_is_the_session_read_plus_one_getitem(user, app, monkeypatch):
     record_id = create(user)
     user.get(f"/records/{record_id}")  # the creation's flash message is shown (and removed) here

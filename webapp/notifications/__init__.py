@@ -182,7 +182,11 @@ def preview() -> Any:
     draft = read_draft(request.form)
     if draft.errors:
         return _compose_page(dict(request.form), draft.errors, 422)
-    count, more = matching_subscriptions(draft)
+    return _preview_page(draft, *matching_subscriptions(draft))
+
+
+def _preview_page(draft: Draft, count: int | None, more: bool) -> str:
+    """The preview, with a fresh single-use send id (also after a failed send: the page it failed on sends it)."""
     return render_template(
         "notifications/preview.html",
         draft=draft,
@@ -213,15 +217,7 @@ def send() -> Any:
         return redirect(url_for(".history"))
     except SnsError as error:
         flash(_sns_message(error), "error")
-        page = render_template(
-            "notifications/preview.html",
-            draft=draft,
-            label=audience_label(draft),
-            count=None,
-            more=False,
-            send_id=new_send_id(),
-        )
-        return page, _status(error)
+        return _preview_page(draft, None, False), _status(error)
     flash(f"Sent “{draft.subject}” to {audience_label(draft).lower()}.", "success")
     return redirect(url_for(".history"))
 

@@ -136,14 +136,15 @@ def show(record_id: uuid.UUID) -> str:
     try:
         record = record_store().get(str(record_id), viewer())
     except RecordNotFound:
-        found = record_store().deleted_record(str(record_id)) if current_user.is_admin else None
+        found = record_store().deleted_record(str(record_id), RECENT_HISTORY) if current_user.is_admin else None
         if found is None:
             abort(404)
-        record, deleted_entry = found
-    if deleted_entry is not None or record.recent is None:  # written before records kept their history
+        record, newest = found  # the record's last values and its newest history, from one Query
+        deleted_entry, more = newest[0], len(newest) == RECENT_HISTORY
+    if deleted_entry is None and record.recent is None:  # written before records kept their history
         newest = record_store().history(str(record_id), limit=RECENT_HISTORY)
         more = len(newest) == RECENT_HISTORY
-    else:
+    elif deleted_entry is None:
         newest = record.recent
         more = record.history_count > len(newest) or any(entry.get("truncated") for entry in newest)
     return render_template(

@@ -327,12 +327,13 @@ class RecordStore:
         found.items = [from_item(item) for item in found.items]
         return found
 
-    def deleted_record(self, record_id: str) -> tuple[Record, dict[str, Any]] | None:
-        """A deleted, not yet restored record as it was, with its delete entry; None otherwise."""
-        entries = self.history(record_id, limit=1)
+    def deleted_record(self, record_id: str, limit: int = 1) -> tuple[Record, list[dict[str, Any]]] | None:
+        """A deleted, not yet restored record as it was, with its newest ``limit`` history entries (the delete
+        entry first), from one Query; None otherwise."""
+        entries = self.history(record_id, limit=limit)
         if not entries or entries[0].get("deleted_kind") != "record":
             return None
-        return record_from_item(to_item(entries[0]["snapshot"])), entries[0]
+        return record_from_item(to_item(entries[0]["snapshot"])), entries
 
     def activity(self, owner: str | None, limit: int = 8) -> list[dict[str, Any]]:
         """The newest audit entries about one owner's records, or about everyone's."""
@@ -433,7 +434,7 @@ class RecordStore:
         found = self.deleted_record(record_id)
         if found is None:
             raise RecordNotFound(record_id)
-        snapshot, entry = found
+        snapshot, [entry] = found
         at = now_iso()
         restored = Record(
             record_id,
