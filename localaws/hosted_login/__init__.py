@@ -1,0 +1,39 @@
+"""A stand-in for Cognito's hosted login (a user pool domain), which moto does not serve.
+
+It speaks the documented protocol of the domain's endpoints, so the app's one sign-in code path is the same
+here and on AWS: ``/oauth2/authorize``, ``/login``, ``/signup`` and ``/confirm``, ``/forgotPassword`` and
+``/confirmForgotPassword``, ``/oauth2/token`` (authorization_code with PKCE, refresh_token),
+``/oauth2/revoke``, ``/logout`` and ``/oauth2/userInfo``. ``client_id``, ``redirect_uri`` and
+``logout_uri`` are checked against the app client in the emulated pool; passwords are checked by the
+emulated Cognito through USER_PASSWORD_AUTH (moto's SRP flow accepts any password); the tokens handed back
+are the ones the emulated Cognito issues, with the authorize request's ``nonce`` added to the ID token as
+Cognito does (re-signed with the emulator's own key, which ships inside moto).
+
+One blueprint per group of endpoints: ``authorize`` (authorize and login), ``signup`` (sign-up and confirm),
+``reset`` (password reset), ``tokens`` (token, revoke, logout, userInfo); ``pool`` holds the emulated pool and
+the memory they share, ``errors`` the refusals. Its pages are in ``localaws/templates/``.
+
+Development tooling only: codes, hosted sessions and revocations live in this process's memory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+LOCALAWS = Path(__file__).resolve().parent.parent
+ROOT = LOCALAWS.parent
+
+
+def create_app(session: Any, pool_id: str) -> Flask:
+    """The hosted login for the pool ``pool_id``, talking to the emulated Cognito through ``session``."""
+    from localaws.hosted_login import authorize, errors, pool, reset, signup, tokens
+
+    app = Flask(__name__, template_folder=str(LOCALAWS / "templates"), static_folder=str(ROOT / "static"))
+    pool.init_app(app, session, pool_id)
+    errors.register_error_handlers(app)
+    for endpoints in (authorize, signup, reset, tokens):
+        app.register_blueprint(endpoints.bp)
+    return app

@@ -1,0 +1,65 @@
+"""``/forgotPassword`` and ``/confirmForgotPassword``: a new password, with the code Cognito would have emailed."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, redirect, render_template, request
+
+from localaws.hosted_login.authorize import authorize_params
+from localaws.hosted_login.pool import WRONG_CODE, current_pool, secret_hash_kw
+
+bp = Blueprint("reset", __name__)
+
+
+@bp.route("/forgotPassword", methods=["GET", "POST"])
+def forgot_password() -> Any:
+    """Ask the emulated Cognito for a code; the next page shows it, as no email is sent here."""
+    params, client = authorize_params()
+    if request.method == "GET":
+        return render_template("forgot.html", params=params)
+    pool = current_pool()
+    email = request.form.get("email", "").strip().lower()
+    with contextlib.suppress(pool.cognito.exceptions.UserNotFoundException):  # Cognito does not say if one exists
+        pool.cognito.forgot_password(ClientId=client["ClientId"], Username=email, **secret_hash_kw(client, email))
+    ticket = pool.state.hold(email, "")
+    return render_template("reset.html", params=params, ticket=ticket, pending=pool.state.confirmations[ticket])
+
+
+@bp.post("/confirmForgotPassword")
+def confirm_forgot_password() -> Any:
+    """Set the new password if the code matches, then back to the login form with a notice."""
+    params, client = authorize_params()
+    pool = current_pool()
+    ticket = request.form.get("ticket", "")
+    pending = pool.state.confirmations.get(ticket)
+    if not pending:
+        return redirect(f"/forgotPassword?{urlencode(params)}")
+    error = _set_password(client, pending, request.form.get("code", ""), request.form.get("password", ""))
+    if error:
+        return render_template("reset.html", params=params, ticket=ticket, pending=pending, error=error)
+    pool.state.confirmations.pop(ticket, None)
+    return redirect(f"/login?{urlencode(params | {'notice': 'Your password has been changed. Sign in.'})}")
+
+
+def _set_password(client: dict, pending: dict[str, str], code: str, password: str) -> str | None:
+    """Confirm the reset at the emulated Cognito; the form's error, or None when the password is set."""
+    if not hmac.compare_digest(code.strip(), pending["code"]):
+        return WRONG_CODE
+    cognito = current_pool().cognito
+    try:
+        cognito.confirm_forgot_password(
+            ClientId=client["ClientId"],
+            Username=pending["email"],
+            ConfirmationCode=pending["code"],
+            Password=password,
+            **secret_hash_kw(client, pending["email"]),
+        )
+    except cognito.exceptions.InvalidPasswordException as refused:
+        return refused.response["Error"]["Message"]
+    except cognito.exceptions.UserNotFoundException:
+        return WRONG_CODE
+    return None

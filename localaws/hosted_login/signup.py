@@ -1,0 +1,65 @@
+"""``/signup`` and ``/confirm``: a new account, confirmed with the code Cognito would have emailed."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, redirect, render_template, request
+
+from localaws.hosted_login.authorize import authorize_params, issue_code
+from localaws.hosted_login.pool import WRONG_CODE, current_pool, secret_hash_kw
+
+bp = Blueprint("signup", __name__)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup() -> Any:
+    """Sign up at the emulated Cognito, then confirm the code."""
+    params, client = authorize_params()
+    if request.method == "GET":
+        return render_template("signup.html", params=params)
+    email = request.form.get("email", "").strip().lower()
+    password = request.form.get("password", "")
+    pool = current_pool()
+    refusals = pool.cognito.exceptions
+    try:
+        pool.cognito.sign_up(
+            ClientId=client["ClientId"],
+            Username=email,
+            Password=password,
+            UserAttributes=[{"Name": "email", "Value": email}],
+            **secret_hash_kw(client, email),
+        )
+    except refusals.UsernameExistsException:
+        error = "An account with the given email already exists."
+        return render_template("signup.html", params=params, email=email, error=error)
+    except (refusals.InvalidPasswordException, refusals.InvalidParameterException) as error:
+        message = error.response["Error"]["Message"]
+        return render_template("signup.html", params=params, email=email, error=message)
+    return redirect(f"/confirm?{urlencode(params | {'ticket': pool.state.hold(email, password)})}")
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+def confirm() -> Any:
+    """Confirm the emailed code; Cognito does not send email here, so the page shows the code."""
+    params, client = authorize_params()
+    pool = current_pool()
+    ticket = request.values.get("ticket", "")
+    pending = pool.state.confirmations.get(ticket)
+    if not pending:
+        return redirect(f"/login?{urlencode(params)}")
+    if request.method == "GET":
+        return render_template("confirm.html", params=params, ticket=ticket, pending=pending)
+    if not hmac.compare_digest(request.form.get("code", "").strip(), pending["code"]):
+        return render_template("confirm.html", params=params, ticket=ticket, pending=pending, error=WRONG_CODE)
+    pool.cognito.confirm_sign_up(
+        ClientId=client["ClientId"],
+        Username=pending["email"],
+        ConfirmationCode=pending["code"],
+        **secret_hash_kw(client, pending["email"]),
+    )
+    pool.state.confirmations.pop(ticket, None)
+    result = pool.password_sign_in(client, pending["email"], pending["password"])
+    return issue_code(params, client, pending["email"], result["AuthenticationResult"])
