@@ -41,7 +41,7 @@ ADMIN_PAGES = (
     "/notifications",
     "/notifications/history",
     "/notifications/subscriptions",
-    "/notifications/templates",
+    "/notifications/message-templates",
 )
 TARGETS = {"cold_start": 1.3, "latency": 1.5, "export_memory": 1.2, "package_bytes": 5_000_000}
 

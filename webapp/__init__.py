@@ -23,6 +23,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     load_config(app, overrides)
     register_extensions(app)
     register_blueprints(app)
+    register_error_handlers(app)
     return app
 
 
@@ -47,38 +48,38 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects and the app's own per-process helpers."""
-    from webapp import auth, aws, errors, headers, records, sessions, templating
+    from webapp import aws, headers, sessions, templating
+    from webapp.auth import gate
     from webapp.extensions import csrf
+    from webapp.records import schema
 
+    schema.check()  # the record declaration is checked at start-up, not at the first request
     csrf.init_app(app)
     aws.init_app(app)
-    errors.init_app(app)
     headers.init_app(app)
     sessions.init_app(app)
-    auth.init_app(app)
-    records.init_app(app)
-    _answer_unavailable_with_503(app)
-
+    gate.init_app(app)
     templating.init_app(app)
 
 
-def _answer_unavailable_with_503(app: Flask) -> None:
-    """DynamoDB throttling or failing on any page is the 503 page, never a 500."""
-    from werkzeug.exceptions import ServiceUnavailable
-
-    from webapp.dynamodb import DynamoUnavailable
-    from webapp.errors import render_error
-
-    app.register_error_handler(DynamoUnavailable, lambda error: render_error(ServiceUnavailable()))
-
-
 def register_blueprints(app: Flask) -> None:
-    """One blueprint per page group; imported here so that nothing imports the app object."""
+    """One blueprint per page group; each group's views are imported here (registering their routes), so that
+    nothing imports the app object and importing a data layer never loads a view."""
     from webapp import account, admin, auth, main, notifications, records
+    from webapp.account import views as _account  # noqa: F401
+    from webapp.admin import views as _admin  # noqa: F401
+    from webapp.auth import views as _auth  # noqa: F401
+    from webapp.main import views as _main  # noqa: F401
+    from webapp.notifications import views as _notifications  # noqa: F401
+    from webapp.records import views as _records  # noqa: F401
 
-    app.register_blueprint(main.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(account.bp)
-    app.register_blueprint(records.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(notifications.bp)
+    for group in (main, auth, account, records, admin, notifications):
+        app.register_blueprint(group.bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every error becomes a page in the site layout (webapp.errors); an AWS service that is busy, failing or
+    refusing the app (any ``aws.AwsError`` a view did not handle) is the 503 page, never a 500."""
+    from webapp import errors
+
+    errors.init_app(app)

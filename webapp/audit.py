@@ -16,7 +16,7 @@ from webapp import aws
 from webapp.dynamodb import QueryPage, call, from_item, newest, now_iso, paged_query, to_item
 
 MAX_FILTER_QUERIES = 10
-CATEGORIES = {"users": "user#", "records": "record#"}
+KINDS = {"users": "user#", "records": "record#"}  # the audit page's ?kind= filter
 
 
 class AuditLog:
@@ -50,13 +50,13 @@ class AuditLog:
         """The newest admin actions on one user."""
         return newest(self.client, self.table, "subject", f"user#{sub}", limit)
 
-    def page(self, category: str, who: str, size: int, start: dict | None = None, backward: bool = False) -> QueryPage:
+    def page(self, kind: str, who: str, size: int, start: dict | None = None, backward: bool = False) -> QueryPage:
         """A page of the whole log, newest first, optionally only users' or records' entries and only those
         whose actor or target email contains ``who``."""
         conditions, values = [], {":log": {"S": "all"}}
-        if category in CATEGORIES:
-            conditions.append("begins_with(#subject, :category)")
-            values[":category"] = {"S": CATEGORIES[category]}
+        if kind in KINDS:
+            conditions.append("begins_with(#subject, :kind)")
+            values[":kind"] = {"S": KINDS[kind]}
         if who:
             conditions.append(
                 "(contains(actor_email, :who) OR contains(target_email, :who) OR contains(owner_email, :who))"
@@ -66,7 +66,7 @@ class AuditLog:
             "TableName": self.table,
             "IndexName": "by_time",
             "KeyConditionExpression": "#log = :log",
-            "ExpressionAttributeNames": {"#log": "log"} | ({"#subject": "subject"} if category in CATEGORIES else {}),
+            "ExpressionAttributeNames": {"#log": "log"} | ({"#subject": "subject"} if kind in KINDS else {}),
             "ExpressionAttributeValues": values,
         }
         if conditions:

@@ -83,14 +83,23 @@ class AwsError(Exception):
     busy_codes: frozenset[str] = frozenset()
     invalid_code = "InvalidParameter"  # what the service itself calls input it refuses
 
-    def __init__(self, code: str, message: str = "") -> None:
+    def __init__(self, code: str, message: str = "", reasons: list[dict] | None = None) -> None:
         super().__init__(f"{code}: {message}" if message else code)
         self.code = code
         self.message = message
+        self.reasons = reasons or []  # DynamoDB's CancellationReasons of a cancelled transaction, item by item
 
     @property
     def busy(self) -> bool:
         return self.code in self.busy_codes
+
+    def failed_condition(self, position: int = 0) -> bool:
+        """Whether the write (or the transaction's item at ``position``) failed its condition: an answer, not an
+        outage."""
+        if self.code == "ConditionalCheckFailedException":
+            return True
+        codes = [reason.get("Code") for reason in self.reasons]
+        return len(codes) > position and codes[position] == "ConditionalCheckFailed"
 
 
 def call(client: Any, operation: str, error: type[AwsError], **params: Any) -> dict:
@@ -102,8 +111,9 @@ def call(client: Any, operation: str, error: type[AwsError], **params: Any) -> d
         return getattr(client, operation)(**params)
     except ClientError as failure:
         code = failure.response["Error"]["Code"]
-        log.warning("%s %s failed: %s", service, operation, code)
-        raise error(code, failure.response["Error"].get("Message", "")) from failure
+        reasons = failure.response.get("CancellationReasons", [])
+        log.warning("%s %s failed: %s %s", service, operation, code, [r.get("Code") for r in reasons] or "")
+        raise error(code, failure.response["Error"].get("Message", ""), reasons) from failure
     except ParamValidationError as failure:
         raise error(error.invalid_code, str(failure)) from failure
     except BotoCoreError as failure:

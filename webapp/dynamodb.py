@@ -1,59 +1,41 @@
-"""What every DynamoDB adapter of the app shares: typed-JSON conversion, the paged Query, and the one place
-where DynamoDB's failures become the app's own ``DynamoUnavailable``."""
+"""What every DynamoDB adapter of the app shares: typed-JSON conversion, the paged Query, and the app's own
+DynamoDB error, ``DynamoUnavailable``, an ``aws.AwsError`` like every adapter's."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-log = logging.getLogger(__name__)
+from webapp import aws
 
 # Codes that mean "not now": throttling, DynamoDB's own failures, transaction contention.
-UNAVAILABLE_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionConflictException",
-    "TransactionInProgressException",
-}
+UNAVAILABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "Unavailable",
+    }
+)
 
 
-class DynamoUnavailable(Exception):
-    """DynamoDB is throttling, failing or unreachable: nothing was written; try again later."""
+class DynamoUnavailable(aws.AwsError):
+    """DynamoDB refused a call or could not be reached: nothing was written. A refused condition is told apart
+    with ``failed_condition()``; everything else reaches the person as "try again later"."""
 
-
-def unavailable(operation: str, error: Exception, kind: type[DynamoUnavailable] = DynamoUnavailable) -> Exception:
-    """Log a failed call once and turn it into ``kind``; anything that is not an AWS error is returned as is
-    (a bug must surface as one, not as "try again later")."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    if isinstance(error, ClientError):
-        code = error.response["Error"]["Code"]
-        reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-        log.warning("dynamodb %s failed: %s %s", operation, code, reasons or "")
-        if code not in UNAVAILABLE_CODES and code != "TransactionCanceledException":
-            log.error("dynamodb %s: unexpected %s: %s", operation, code, error)
-        return kind(code)
-    if isinstance(error, BotoCoreError):
-        log.warning("dynamodb %s failed: %s", operation, type(error).__name__)
-        return kind(type(error).__name__)
-    return error
+    busy_codes = UNAVAILABLE_CODES
+    invalid_code = "ValidationException"
 
 
 def call(client: Any, operation: str, kind: type[DynamoUnavailable] = DynamoUnavailable, **params: Any) -> dict:
-    """One DynamoDB call, with its failures turned into ``kind``."""
-    try:
-        return getattr(client, operation)(**params)
-    except Exception as error:
-        converted = unavailable(operation, error, kind)
-        if converted is error:
-            raise
-        raise converted from error
+    """One DynamoDB call, with its failures turned into ``kind`` (in ``aws.call``, the one place that maps them)."""
+    return aws.call(client, operation, kind, **params)
 
 
 def now_iso() -> str:

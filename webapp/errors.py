@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +67,20 @@ def handle_unexpected(error: InternalServerError):
     return render_error(error)
 
 
+def unavailable(error: Exception):
+    """An AWS service a page needs did not answer as it should (``aws.AwsError``): the 503 page. Its words
+    are logged where the call failed (``aws.call``) and never shown: they are AWS's, not the person's."""
+    return render_error(ServiceUnavailable())
+
+
 def init_app(app: Flask) -> None:
-    """Register the handlers: one for 500 (to log it), one for refused forms, one for every other HTTP error."""
+    """Register the handlers: one for 500 (to log it), one for refused forms, one for AWS outages, one for
+    every other HTTP error."""
     from flask_wtf.csrf import CSRFError
 
+    from webapp.aws import AwsError
+
     app.register_error_handler(InternalServerError, handle_unexpected)
+    app.register_error_handler(AwsError, unavailable)
     app.register_error_handler(CSRFError, refused_form)
     app.register_error_handler(HTTPException, render_error)

@@ -71,21 +71,18 @@ class SessionStore:
 
     def touch(self, key: str, last_seen: int, expires_at: int) -> None:
         """Record activity only, and only if the session still exists (never resurrect a deleted one)."""
-        from botocore.exceptions import ClientError
-
         try:
-            self.client.update_item(
+            self._call(
+                "update_item",
                 TableName=self.table,
                 Key={"sid": {"S": key}},
                 UpdateExpression="SET last_seen = :seen, expires_at = :expires",
                 ConditionExpression="attribute_exists(sid)",
                 ExpressionAttributeValues={":seen": {"N": str(last_seen)}, ":expires": {"N": str(expires_at)}},
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise SessionStoreError(error.response["Error"]["Code"]) from error
-        except Exception as error:
-            raise SessionStoreError(type(error).__name__) from error
+        except SessionStoreError as error:
+            if not error.failed_condition():
+                raise
 
     def delete(self, key: str) -> None:
         """Remove one session."""
@@ -134,7 +131,7 @@ class SessionStore:
         return call(self.client, operation, SessionStoreError, **kwargs)
 
 
-def store() -> SessionStore:
+def session_store() -> SessionStore:
     """The current app's session store (one per process, on the shared DynamoDB client)."""
     from flask import current_app
 
@@ -208,7 +205,7 @@ class DynamoDBSessionInterface(SessionInterface):
     def _load(self, app: Flask, session_id: str) -> ServerSession:
         """The stored session, or an empty one when it is missing, expired (then deleted) or malformed."""
         try:
-            record = store().load(hash_id(session_id))
+            record = session_store().load(hash_id(session_id))
         except (KeyError, ValueError, TypeError) as error:  # an item this code did not write: ignore it
             log.warning("ignoring a malformed session item: %s", type(error).__name__)
             return ServerSession()
@@ -217,7 +214,7 @@ class DynamoDBSessionInterface(SessionInterface):
         idle, absolute = self._lifetimes(app)
         now = int(time.time())
         if now - record["last_seen"] > idle or now - record["created_at"] > absolute:
-            store().delete(hash_id(session_id))
+            session_store().delete(hash_id(session_id))
             return ServerSession()
         return ServerSession(record["data"], session_id, record["created_at"], record["last_seen"])
 
@@ -235,7 +232,7 @@ class DynamoDBSessionInterface(SessionInterface):
         name, path = COOKIE_NAME, _cookie_path()
         secure = _request_is_secure()
         if session.session_id and (not session or session.rotate):
-            store().delete(hash_id(session.session_id))
+            session_store().delete(hash_id(session.session_id))
         if not session:
             if session.session_id:
                 response.delete_cookie(name, path=path, secure=secure, httponly=True, samesite="Lax")
@@ -247,7 +244,9 @@ class DynamoDBSessionInterface(SessionInterface):
                 session.session_id, session.created_at = secrets.token_urlsafe(32), now
             expires_at = min(now + idle, session.created_at + absolute)
             user_sub = str(session.get("_user_id", ""))
-            store().save(hash_id(session.session_id), dict(session), user_sub, session.created_at, now, expires_at)
+            session_store().save(
+                hash_id(session.session_id), dict(session), user_sub, session.created_at, now, expires_at
+            )
             cookie = self._signer(app).sign(session.session_id.encode("ascii")).decode("ascii")
             response.set_cookie(
                 name,
@@ -259,7 +258,7 @@ class DynamoDBSessionInterface(SessionInterface):
                 samesite="Lax",
             )
         elif now - session.last_seen >= TOUCH_INTERVAL_SECONDS:
-            store().touch(hash_id(session.session_id), now, min(now + idle, session.created_at + absolute))
+            session_store().touch(hash_id(session.session_id), now, min(now + idle, session.created_at + absolute))
         response.vary.add("Cookie")
 
 
@@ -295,12 +294,6 @@ def _request_is_secure() -> bool:
 def init_app(app: Flask) -> None:
     """Replace Flask's cookie session with the DynamoDB one; an unavailable store answers 503, not 500."""
     app.session_interface = DynamoDBSessionInterface()
-
-    from werkzeug.exceptions import ServiceUnavailable
-
-    from webapp.errors import render_error
-
-    app.register_error_handler(SessionStoreError, lambda error: render_error(ServiceUnavailable()))
 
     @app.before_request
     def refuse_when_sessions_are_unavailable() -> None:

@@ -8,7 +8,6 @@ exactly the audience it names.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -28,14 +27,6 @@ class SnsError(aws.AwsError):
     """SNS refused or could not be reached; ``code`` is SNS's error code, ``message`` its words."""
 
     busy_codes = frozenset(BUSY_CODES)
-
-
-def filter_policy(user_sub: str, groups: list[str], record_events: bool) -> str:
-    """What a user's subscription receives: everyone's messages, their groups', their own; their record
-    events only if they asked for them."""
-    audiences = ["all", f"user:{user_sub}", *(f"group:{group}" for group in sorted(groups))]
-    events = ["broadcast", "record.changed"] if record_events else ["broadcast"]
-    return json.dumps({"audience": audiences, "event": events}, separators=(",", ":"))
 
 
 def attributes(audience: str, event: str = "broadcast") -> dict[str, dict[str, str]]:

@@ -99,7 +99,7 @@ def test_a_failing_publish_shows_a_clear_error_and_the_history_records_it(page, 
 
 
 def test_templates_and_the_subscriptions_overview_are_accessible(page, stack):
-    page.goto("/notifications/templates")
+    page.goto("/notifications/message-templates")
     sign_in(page, ADMIN, ADMIN_PASSWORD)
     name = f"Weekly {uuid.uuid4().hex[:6]}"
     page.get_by_label("Name").fill(name)

@@ -100,7 +100,7 @@ def test_payloads_in_the_admin_console_and_notifications_render_inert(page, stac
     assert_inert(page, "after sending")
     page.goto("/notifications/history")
     assert_inert(page, "the history")
-    page.goto("/notifications/templates")
+    page.goto("/notifications/message-templates")
     page.get_by_label("Name").fill(f"xss-{uuid.uuid4().hex[:6]}")
     page.get_by_label("Subject").fill(COMPACT)
     page.get_by_label("Message").fill(PAYLOAD)

@@ -208,13 +208,13 @@ def test_a_direct_sms_reaches_the_phone_number(admin):
 
 def test_templates_are_saved_picked_and_their_placeholders_filled_before_sending(admin, aws):
     form = {"csrf_token": csrf(admin), "name": "Outage", "subject": "Outage at {time}", "message": "Back by {end}."}
-    assert admin.post("/notifications/templates", data=form).status_code == 302
+    assert admin.post("/notifications/message-templates", data=form).status_code == 302
     page = admin.get("/notifications?template=Outage").get_data(as_text=True)
     assert 'value="Outage at {time}"' in page and "Back by {end}." in page
     assert compose(admin, subject="Outage at {time}", message="Back by {end}.").status_code == 422
     send_from(admin, compose(admin, subject="Outage at 10pm", message="Back by 11pm.").get_data(as_text=True))
     assert sent(aws)[0][:2] == ("Outage at 10pm", "Back by 11pm.")
-    admin.post("/notifications/templates/delete", data={"csrf_token": csrf(admin), "name": "Outage"})
+    admin.post("/notifications/message-templates/delete", data={"csrf_token": csrf(admin), "name": "Outage"})
     assert admin.get("/notifications?template=Outage").status_code == 404
 
 
@@ -331,7 +331,7 @@ def test_a_preview_for_everyone_while_sns_is_throttling_is_a_503(app, admin, mon
 def test_a_template_subject_follows_snss_rules_when_saved(admin):
     for subject in ("Café", "a\x00b", "x" * 101):
         answer = admin.post(
-            "/notifications/templates",
+            "/notifications/message-templates",
             data={"csrf_token": csrf(admin), "name": "T", "subject": subject, "message": "M"},
         )
         assert answer.status_code == 422

@@ -34,8 +34,8 @@ POST_ROUTES = [
     ("admin", "/notifications/preview"),
     ("admin", "/notifications/send"),
     ("admin", "/notifications/sms"),
-    ("admin", "/notifications/templates"),
-    ("admin", "/notifications/templates/delete"),
+    ("admin", "/notifications/message-templates"),
+    ("admin", "/notifications/message-templates/delete"),
     ("admin", "/notifications/subscriptions/remove"),
 ]
 

@@ -65,8 +65,8 @@ RULES = {
     "notifications.send": ADMIN_ONLY,
     "notifications.send_sms": ADMIN_ONLY,
     "notifications.history": ADMIN_ONLY,
-    "notifications.templates": ADMIN_ONLY,
-    "notifications.delete_template": ADMIN_ONLY,
+    "notifications.message_templates": ADMIN_ONLY,
+    "notifications.delete_message_template": ADMIN_ONLY,
     "notifications.subscriptions": ADMIN_ONLY,
     "notifications.remove_subscription": ADMIN_ONLY,
 }
@@ -252,7 +252,7 @@ class Case:
 
 def send_id(stage: Stage) -> str:
     """A valid single-use send id, as the compose page would give an admin."""
-    from webapp.notifications import new_send_id
+    from webapp.notifications.views import new_send_id
 
     with stage.app.app_context():
         return new_send_id()
@@ -279,8 +279,8 @@ FORMS: dict[str, Callable[[Stage, Any], dict[str, str]]] = {
         "phone": "+447700900123",
         "sms_message": "Hello",
     },
-    "notifications.templates": lambda stage, client: {"name": stage.unique("Matrix"), "subject": "S", "message": "M"},
-    "notifications.delete_template": lambda stage, client: {"name": "Matrix"},
+    "notifications.message_templates": lambda stage, client: {"name": stage.unique("Matrix"), "subject": "S", "message": "M"},
+    "notifications.delete_message_template": lambda stage, client: {"name": "Matrix"},
     "notifications.remove_subscription": lambda stage, client: {"arn": f"{stage.aws['SNS_TOPIC_ARN']}:{uuid.uuid4()}"},
 }
 
@@ -354,7 +354,7 @@ class Stage:
 
     @staticmethod
     def action_names() -> list[str]:
-        from webapp.admin import ACTIONS
+        from webapp.services.users import ACTIONS
 
         return list(ACTIONS)
 

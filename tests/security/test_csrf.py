@@ -155,7 +155,7 @@ def furnish(stage: Stage, user: Visitor, admin: Visitor) -> None:
     posts = [
         (user, "/account/subscriptions", {"protocol": "email", "endpoint": "alerts@example.net"}),
         (user, "/account/record-events", {"record_events": "on"}),
-        (admin, "/notifications/templates", {"name": "Outage", "subject": "Outage", "message": "Back soon"}),
+        (admin, "/notifications/message-templates", {"name": "Outage", "subject": "Outage", "message": "Back soon"}),
         (admin, "/notifications/send", {"send_id": send_id(stage), "audience": "all", "subject": "S", "message": "M"}),
         (admin, f"/admin/users/{stage.throwaway_user()}/promote", {}),
     ]

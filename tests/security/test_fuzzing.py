@@ -884,7 +884,7 @@ def test_a_template_is_refused_without_writing_or_saved_and_offered_exactly_as_t
     def check(form):
         before = written(stack)
         response = post(
-            stack.admin, "/notifications/templates", {"csrf_token": stack.csrf(stack.admin)} | sent_of(form)
+            stack.admin, "/notifications/message-templates", {"csrf_token": stack.csrf(stack.admin)} | sent_of(form)
         )
         status = response.status_code
         assert status in (302, 422), (status, response.get_data(as_text=True)[:1000])
@@ -902,7 +902,7 @@ def test_a_template_is_refused_without_writing_or_saved_and_offered_exactly_as_t
         assert f'name="subject" value="{escape(values["subject"])}"' in html
         assert str(escape(values["message"])) in html
         delete = {"csrf_token": stack.csrf(stack.admin), "name": values["name"]}
-        assert post(stack.admin, "/notifications/templates/delete", delete).status_code == 302
+        assert post(stack.admin, "/notifications/message-templates/delete", delete).status_code == 302
         assert stored(stack, "webapp-notifications", pk="template", sk=values["name"]) is None
 
     check()
@@ -911,7 +911,7 @@ def test_a_template_is_refused_without_writing_or_saved_and_offered_exactly_as_t
 def test_hostile_template_names_and_subscription_arns_change_nothing(stack):
     targets = [
         ("GET", "/notifications", "template"),
-        ("POST", "/notifications/templates/delete", "name"),
+        ("POST", "/notifications/message-templates/delete", "name"),
         ("POST", "/notifications/subscriptions/remove", "arn"),
     ]
 

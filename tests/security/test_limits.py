@@ -167,7 +167,7 @@ def get_pages(targets):
         ("admin", "/admin/audit"),
         ("admin", "/notifications"),
         ("admin", "/notifications/history"),
-        ("admin", "/notifications/templates"),
+        ("admin", "/notifications/message-templates"),
         ("admin", "/notifications/subscriptions"),
     ]
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import session
 from flask_login import UserMixin
 
-ADMIN_GROUP = "admin"
+from webapp.actors import ADMIN_GROUP, Actor
 
 
 @dataclass
@@ -38,6 +38,11 @@ class User(UserMixin):
             groups=sorted(str(group) for group in groups),
             signed_in_at=signed_in_at or int(time.time()),
         )
+
+    @property
+    def actor(self) -> Actor:
+        """The signed-in user as the service layer knows an acting user."""
+        return Actor(self.sub, self.email, tuple(self.groups))
 
     def to_session(self) -> dict[str, Any]:
         return {"sub": self.sub, "email": self.email, "groups": self.groups, "signed_in_at": self.signed_in_at}

@@ -5,7 +5,7 @@ One table, keys ``pk`` + ``sk``:
 - ``user#<sub>`` / ``sub#<protocol>#<endpoint>``: a user's subscription (its ARN, when it was made);
 - ``endpoint#<protocol>#<endpoint>`` / ``owner``: who owns an endpoint (the admin overview's lookup);
 - ``user#<sub>`` / ``prefs``: whether the user wants to hear about changes to their records;
-- ``template`` / ``<name>``: saved messages;
+- ``template`` / ``<name>``: message templates (saved messages);
 - ``send`` / ``<at>#<send id>``: the history, newest first;
 - ``claim#<send id>`` / ``claim``: a send form already used (so a double submit never sends twice).
 """
@@ -18,7 +18,7 @@ from typing import Any
 from flask import current_app
 
 from webapp import aws
-from webapp.dynamodb import QueryPage, call, from_item, now_iso, paged_query, to_item, unavailable
+from webapp.dynamodb import DynamoUnavailable, QueryPage, call, from_item, now_iso, paged_query, to_item
 
 CLAIM_SECONDS = 7 * 24 * 3600  # claims of used send forms expire (TTL) after a week
 
@@ -54,8 +54,6 @@ class NotificationStore:
 
     def add_subscription(self, user_sub: str, email: str, protocol: str, endpoint: str, arn: str) -> None:
         """Record a subscription and its owner together; AlreadyOwned when another account owns the endpoint."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         at = now_iso()
         mine = {
             "pk": f"user#{user_sub}",
@@ -79,14 +77,11 @@ class NotificationStore:
             },
         ]
         try:
-            self.client.transact_write_items(TransactItems=writes)
-        except ClientError as error:
-            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            call(self.client, "transact_write_items", TransactItems=writes)
+        except DynamoUnavailable as error:
+            if error.failed_condition(1):
                 raise AlreadyOwned(endpoint) from None
-            raise unavailable("transact_write_items", error) from error
-        except BotoCoreError as error:  # unreachable or timed out: "not now" too, never a 500
-            raise unavailable("transact_write_items", error) from error
+            raise
 
     def owner_of(self, protocol: str, endpoint: str) -> dict[str, Any] | None:
         key = {"pk": {"S": f"endpoint#{protocol}#{endpoint}"}, "sk": {"S": "owner"}}
@@ -128,17 +123,17 @@ class NotificationStore:
         item = {"pk": {"S": f"user#{user_sub}"}, "sk": {"S": "prefs"}, "record_events": {"BOOL": wanted}}
         call(self.client, "put_item", TableName=self.table, Item=item)
 
-    # Templates
+    # Message templates
 
-    def templates(self) -> list[dict[str, Any]]:
+    def message_templates(self) -> list[dict[str, Any]]:
         return self._query("template")
 
-    def template(self, name: str) -> dict[str, Any] | None:
+    def message_template(self, name: str) -> dict[str, Any] | None:
         key = {"pk": {"S": "template"}, "sk": {"S": name}}
         item = call(self.client, "get_item", TableName=self.table, Key=key).get("Item")
         return from_item(item) if item else None
 
-    def save_template(self, name: str, subject: str, message: str, author: str) -> None:
+    def save_message_template(self, name: str, subject: str, message: str, author: str) -> None:
         item = {
             "pk": "template",
             "sk": name,
@@ -149,7 +144,7 @@ class NotificationStore:
         }
         call(self.client, "put_item", TableName=self.table, Item=to_item(item))
 
-    def delete_template(self, name: str) -> None:
+    def delete_message_template(self, name: str) -> None:
         key = {"pk": {"S": "template"}, "sk": {"S": name}}
         call(self.client, "delete_item", TableName=self.table, Key=key)
 
@@ -157,8 +152,6 @@ class NotificationStore:
 
     def claim(self, send_id: str) -> bool:
         """Mark a send form as used; False when it already was (a resubmitted or double-clicked form)."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         expires = int(time.time()) + CLAIM_SECONDS  # a form older than this cannot be resubmitted anyway
         item = {
             "pk": {"S": f"claim#{send_id}"},
@@ -167,13 +160,13 @@ class NotificationStore:
             "expires_at": {"N": str(expires)},
         }
         try:
-            self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            call(
+                self.client, "put_item", TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except DynamoUnavailable as error:
+            if error.failed_condition():
                 return False
-            raise unavailable("put_item", error) from error
-        except BotoCoreError as error:  # unreachable or timed out: "not now" too, never a 500
-            raise unavailable("put_item", error) from error
+            raise
         return True
 
     def record_send(self, send_id: str, entry: dict[str, Any]) -> None:
@@ -181,7 +174,7 @@ class NotificationStore:
         item = {"pk": "send", "sk": f"{at}#{send_id}", "at": at, "send_id": send_id} | entry
         call(self.client, "put_item", TableName=self.table, Item=to_item(item))
 
-    def sends(self, size: int, start: dict | None = None, backward: bool = False) -> QueryPage:
+    def history(self, size: int, start: dict | None = None, backward: bool = False) -> QueryPage:
         params = {
             "TableName": self.table,
             "KeyConditionExpression": "#pk = :pk",

@@ -124,3 +124,19 @@ def whole_number(raw: object, max_digits: int = 11) -> int | None:
     """A plain ASCII whole number from a form or query string ("²" is a digit to str.isdigit, not to int)."""
     text = raw if isinstance(raw, str) else ""
     return int(text) if text.isascii() and text.isdigit() and len(text) <= max_digits else None
+
+
+class DeleteForm(FlaskForm):
+    """Delete, if the record is still at the version the page showed."""
+
+    version = HiddenField()
+
+
+def expected_version(form: FlaskForm) -> int | None:
+    """The version a form was opened at (None when missing or not a whole number)."""
+    return whole_number(form.version.data)
+
+
+def as_typed(form: FlaskForm) -> list[tuple[str, str]]:
+    """The declared fields exactly as the user typed them (the conflict page sends them back unchanged)."""
+    return [(field.name, (form[field.name].raw_data or [""])[0]) for field in schema.FIELDS]

@@ -29,17 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from webapp.dynamodb import (
-    DynamoUnavailable,
-    QueryPage,
-    call,
-    from_item,
-    newest,
-    now_iso,
-    paged_query,
-    to_item,
-    unavailable,
-)
+from webapp.dynamodb import DynamoUnavailable, QueryPage, call, from_item, newest, now_iso, paged_query, to_item
 from webapp.records import schema
 
 RECENT_HISTORY = 5  # newest history entries kept in the record item itself: its page needs no second read
@@ -518,25 +508,18 @@ class RecordStore:
     def _transact(self, writes: list[dict]) -> None:
         """One transaction; a conflict with another transaction on the same items (the shared counters) is
         retried with jittered backoff, since botocore does not retry cancelled transactions itself."""
-        from botocore.exceptions import ClientError
-
         for attempt in range(TRANSACTION_ATTEMPTS):
             try:
-                self.client.transact_write_items(TransactItems=writes)
+                self._call("transact_write_items", TransactItems=writes)
                 return
-            except ClientError as error:
-                reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-                if reasons and reasons[0] == "ConditionalCheckFailed":
-                    raise _ConditionFailed(error.response["CancellationReasons"][0].get("Item")) from None
-                if "TransactionConflict" in reasons and attempt + 1 < TRANSACTION_ATTEMPTS:
+            except RecordsUnavailable as error:
+                if error.failed_condition(0):
+                    raise _ConditionFailed(error.reasons[0].get("Item")) from None
+                codes = [reason.get("Code") for reason in error.reasons]
+                if "TransactionConflict" in codes and attempt + 1 < TRANSACTION_ATTEMPTS:
                     time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 (jitter, not secrecy)
                     continue
-                raise unavailable("transact_write_items", error, RecordsUnavailable) from error
-            except Exception as error:
-                converted = unavailable("transact_write_items", error, RecordsUnavailable)
-                if converted is error:
-                    raise
-                raise converted from error
+                raise
 
     def _call(self, operation: str, **params: Any) -> dict:
         return call(self.client, operation, RecordsUnavailable, **params)
@@ -555,6 +538,15 @@ class _ConditionFailed(Exception):
         self.item = item
 
 
-def actor_of(user: Any) -> dict[str, str]:
-    """Who did it, as the audit trail records it."""
-    return {"sub": user.sub, "email": user.email}
+def record_store() -> RecordStore:
+    """The app's record store (one per process, on the shared DynamoDB client)."""
+    from flask import current_app
+
+    from webapp import aws
+
+    found = current_app.extensions.get("record_store")
+    if found is None:
+        config = current_app.config
+        found = RecordStore(aws.client("dynamodb"), config["RECORDS_TABLE"], config["AUDIT_TABLE"])
+        current_app.extensions["record_store"] = found
+    return found

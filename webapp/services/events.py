@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from webapp.actors import Actor
 from webapp.dynamodb import DynamoUnavailable
 from webapp.notifications.store import notification_store
 from webapp.sns import SnsError, sns
@@ -14,7 +15,7 @@ log = logging.getLogger(__name__)
 VERBS = {"update": "updated", "delete": "deleted", "restore": "restored"}
 
 
-def record_changed(record: Any, action: str, actor: Any) -> None:
+def record_changed(record: Any, action: str, actor: Actor) -> None:
     """Publish ``record.changed`` for the owner when someone else changed their record and they opted in.
 
     The change is already saved when this runs, so a failure here is logged, not shown as a failed save.

@@ -1,0 +1,105 @@
+"""The account page: the signed-in user's profile, their notifications, and "sign out everywhere"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, session, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from webapp.account import bp
+from webapp.account.forms import FIELD_OF, PROTOCOLS, RecordEventsForm, SubscribeForm, UnsubscribeForm
+from webapp.auth.gate import end_session, hosted_login
+from webapp.cognito import CognitoError
+from webapp.services import sessions, subscriptions
+from webapp.sns import SnsError, mask
+
+
+@bp.get("")
+def index() -> Any:
+    """Email, groups, sign-in time, notifications, and the ways to sign out."""
+    return _page()
+
+
+def _page(errors: dict[str, str] | None = None, values: dict[str, str] | None = None, status: int = 200) -> Any:
+    overview = subscriptions.overview(current_user.actor)
+    page = render_template(
+        "account/index.html",
+        user=current_user,
+        subscriptions=overview.subscriptions,
+        record_events=overview.record_events,
+        errors=errors or {},
+        values=values or {"email": current_user.email, "phone": ""},
+    )
+    return page, status
+
+
+@bp.post("/subscriptions")
+def subscribe() -> Any:
+    """Subscribe an email address or a phone number (E.164) to the app's notifications."""
+    form = SubscribeForm()
+    protocol = form.protocol.data
+    if protocol not in PROTOCOLS:
+        abort(400, description="Choose email or text message.")
+    valid = form.validate()
+    endpoint = form.endpoint.data
+    values = {"email": current_user.email, "phone": ""} | {FIELD_OF[protocol]: endpoint}
+    if not valid:
+        return _page({protocol: form.endpoint.errors[0]}, values, 422)
+    try:
+        added = subscriptions.subscribe(current_user.actor, protocol, endpoint)
+    except subscriptions.SubscriptionRefused as refused:
+        return _page({protocol: refused.message}, values, refused.status)
+    if not added:
+        flash(f"{mask(endpoint)} is already subscribed.", "info")
+    elif protocol == "email":
+        flash(f"Subscribed {mask(endpoint)}: confirm it from the email SNS has sent you.", "success")
+    else:
+        flash(f"Subscribed {mask(endpoint)} to text messages.", "success")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/subscriptions/remove")
+def unsubscribe() -> Response:
+    """Unsubscribe one of the user's own subscriptions."""
+    form = UnsubscribeForm()
+    try:
+        removed = subscriptions.unsubscribe(current_user.actor, form.protocol.data, form.endpoint.data)
+    except SnsError as error:
+        flash(f"SNS could not remove it right now ({error.code}); it is still subscribed. Please try again.", "error")
+        return redirect(url_for("account.index"))
+    if removed:
+        flash(f"Unsubscribed {mask(form.endpoint.data)}.", "success")
+    else:
+        flash("That subscription no longer exists.", "info")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/record-events")
+def record_events() -> Response:
+    """Opt in or out of hearing when someone else changes one of your records."""
+    wanted = RecordEventsForm().wanted
+    try:
+        subscriptions.set_record_events(current_user.actor, wanted)
+    except SnsError as error:
+        flash(f"SNS could not update your subscriptions right now ({error.code}); your choice was not saved.", "error")
+        return redirect(url_for("account.index"))
+    if wanted:
+        flash("You will hear about changes others make to your records.", "success")
+    else:
+        flash("You will no longer hear about changes to your records.", "success")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/sign-out-everywhere")
+def sign_out_everywhere() -> Response:
+    """Global sign-out at Cognito (every refresh token), then every app session of this user, this one too."""
+    access_token = (session.get("tokens") or {}).get("access_token", "")
+    try:
+        sessions.sign_out_everywhere(current_user.sub, current_user.email, access_token)
+    except CognitoError:
+        flash("Signing out on other devices failed at Cognito; nothing was changed. Please try again.", "error")
+        return redirect(url_for("account.index"))
+    end_session()
+    return redirect(hosted_login().logout_url(url_for("main.index", _external=True)))

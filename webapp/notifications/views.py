@@ -1,0 +1,268 @@
+"""The notifications pages (admins): compose → preview → send, direct SMS, message templates, the send
+history, and the topic's subscriptions. Users manage their own subscriptions on /account.
+
+Sending, counting and audience rules live in ``webapp.services.sends``; these views read the forms and
+say what happened.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.wrappers import Response
+
+from webapp import paging
+from webapp.auth.guards import admin_required
+from webapp.forms import as_typed, first_errors
+from webapp.notifications import bp
+from webapp.notifications.forms import (
+    TEMPLATE_NAME,
+    DeleteMessageTemplateForm,
+    DraftForm,
+    MessageTemplateForm,
+    RemoveSubscriptionForm,
+    SmsForm,
+)
+from webapp.notifications.store import notification_store
+from webapp.services import sends
+from webapp.services import subscriptions as subscription_service
+from webapp.sns import SnsError, mask, sns
+
+HISTORY_PAGE_SIZE = 25
+SMS_SENT_TWICE = "This form was already used (see below for what became of it); no text was sent again."
+SENT_TWICE = "This form was already used (see below for what became of it); nothing was sent again."
+
+
+@bp.before_request
+@admin_required
+def only_admins() -> None:
+    """Every page of the group is for admins: one rule for all of them, checked before any view runs."""
+
+
+def _sends() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="notification-send")
+
+
+def new_send_id() -> str:
+    """A signed, single-use id for one send form."""
+    return _sends().dumps(str(uuid.uuid4()))
+
+
+def send_id_of(form: DraftForm | SmsForm) -> str:
+    """The form's send id; a forged or missing one is a 400."""
+    try:
+        return str(uuid.UUID(_sends().loads(form.send_id.data or "")))
+    except (BadSignature, ValueError, TypeError):
+        abort(400, description="This form is incomplete. Please open it again.")
+
+
+def read_draft(form: DraftForm) -> tuple[sends.Draft, dict[str, str]]:
+    """The compose form checked against SNS's limits, with "one user" resolved to that user."""
+    valid = form.validate()
+    errors = first_errors(form)
+    data = form.data
+    draft = sends.Draft(data["audience"], data["user_email"], data["subject"], data["message"])
+    if data["audience"] == "user" and "audience" not in errors:
+        recipient = sends.find_recipient(draft.user_email)
+        if recipient is None:
+            errors["user_email"] = "There is no user with that email."
+        draft.audience_value = sends.audience_value("user", recipient or "")
+    elif valid:
+        draft.audience_value = sends.audience_value(draft.audience)
+    return draft, errors
+
+
+@bp.get("")
+def compose() -> Any:
+    """The compose page; ?template=<name> fills it from a saved message."""
+    values = {"audience": "all", "user_email": "", "subject": "", "message": ""}
+    chosen = request.args.get("template", "")
+    if chosen:
+        if not TEMPLATE_NAME.match(chosen):  # no template has that name; and a key over 1 KB, DynamoDB refuses
+            abort(404)
+        template = notification_store().message_template(chosen)
+        if template is None:
+            abort(404)
+        values |= {"subject": template["subject"], "message": template["message"]}
+    return _compose_page(values, {})
+
+
+def _compose_page(values: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
+    page = render_template(
+        "notifications/compose.html",
+        values=values,
+        errors=errors,
+        templates=notification_store().message_templates(),
+        sms_send_id=new_send_id(),
+        local_outbox=current_app.config.get("LOCAL_OUTBOX_URL", ""),
+    )
+    return page, status
+
+
+@bp.post("/preview")
+def preview() -> Any:
+    """The final text and how many subscriptions it will reach, before anything is sent."""
+    form = DraftForm()
+    draft, errors = read_draft(form)
+    if errors:
+        return _compose_page(as_typed(form), errors, 422)
+    return _preview_page(draft, *sends.reach(draft))
+
+
+def _preview_page(draft: sends.Draft, count: int | None, more: bool) -> str:
+    """The preview, with a fresh single-use send id (also after a failed send: the page it failed on sends it)."""
+    return render_template(
+        "notifications/preview.html", draft=draft, label=draft.label, count=count, more=more, send_id=new_send_id()
+    )
+
+
+@bp.post("/send")
+def send() -> Any:
+    """Publish one message whose attributes select the audience; the outcome is recorded either way."""
+    form = DraftForm()
+    send_id = send_id_of(form)
+    draft, errors = read_draft(form)
+    if errors:
+        return _compose_page(as_typed(form), errors, 422)
+    try:
+        delivery = sends.send(current_user.actor, send_id, draft)
+    except sends.AlreadySent:
+        flash(SENT_TWICE, "info")
+        return redirect(url_for(".history"))
+    except SnsError as error:
+        flash(sns_message(error), "error")
+        return _preview_page(draft, None, False), sns_status(error)
+    _say_sent(delivery, f"Sent “{draft.subject}” to {draft.label.lower()}.")
+    return redirect(url_for(".history"))
+
+
+def _say_sent(delivery: sends.Delivery, message: str) -> None:
+    if not delivery.recorded:
+        flash(
+            f"Sent (SNS message id {delivery.message_id}), but the history could not be written right now.", "warning"
+        )
+    flash(message, "success")
+
+
+def sns_status(error: SnsError) -> int:
+    """503 when SNS is busy (try again), 422 when it refused what was typed (a number it will not text),
+    502 when the app's own setup is at fault (permissions, a deleted topic): never a 500."""
+    if error.busy:
+        return 503
+    return 422 if error.code in ("InvalidParameter", "InvalidParameterValue") else 502
+
+
+def sns_message(error: SnsError) -> str:
+    if error.busy:
+        return "SNS is busy right now (throttled); nothing was sent. Please try again shortly."
+    if error.code in ("AuthorizationError", "AccessDenied", "AccessDeniedException"):
+        return "The app is not allowed to publish to SNS (authorization error); nothing was sent. Check its IAM role."
+    return f"SNS refused the message ({error.code}: {error.message or 'no details'}); nothing was sent."
+
+
+@bp.post("/sms")
+def send_sms() -> Any:
+    """A text message straight to one phone number."""
+    form = SmsForm()
+    send_id = send_id_of(form)
+    shown = {"phone": form.phone.data, "sms_message": form.sms_message.data, "audience": "all"}
+    if not form.validate():
+        return _compose_page(shown, first_errors(form), 422)
+    try:
+        delivery = sends.send_sms(current_user.actor, send_id, form.phone.data, form.sms_message.data)
+    except sends.AlreadySent:
+        flash(SMS_SENT_TWICE, "info")
+        return redirect(url_for(".history"))
+    except SnsError as error:
+        flash(sns_message(error), "error")
+        return _compose_page(shown, {}, sns_status(error))
+    _say_sent(delivery, f"Text message sent to {mask(form.phone.data)}.")
+    return redirect(url_for(".history"))
+
+
+@bp.get("/history")
+def history() -> str:
+    """Every send, newest first, a page at a time."""
+    filters = paging.fingerprint("history")
+    page = notification_store().history(HISTORY_PAGE_SIZE, *paging.start(paging.cursor_from_request(filters)))
+    previous_url, next_url = paging.page_links(".history", page, filters)
+    return render_template("notifications/history.html", page=page, next_url=next_url, previous_url=previous_url)
+
+
+@bp.route("/message-templates", methods=["GET", "POST"])
+def message_templates() -> Any:
+    """Saved messages with {placeholders}, filled in on the compose page before sending."""
+    form = MessageTemplateForm()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if form.validate():
+            data = form.data
+            notification_store().save_message_template(
+                data["name"], data["subject"], data["message"], current_user.email
+            )
+            flash(f"Saved the template “{data['name']}”.", "success")
+            return redirect(url_for(".message_templates"))
+        errors = first_errors(form)
+    values = {name: form[name].data or "" for name in ("name", "subject", "message")}
+    templates = notification_store().message_templates()
+    page = render_template("notifications/message_templates.html", templates=templates, values=values, errors=errors)
+    return page, 422 if errors else 200
+
+
+@bp.post("/message-templates/delete")
+def delete_message_template() -> Response:
+    form = DeleteMessageTemplateForm()
+    if not form.validate():
+        abort(400, description="Unknown template.")
+    notification_store().delete_message_template(form.name.data)
+    flash(f"Deleted the template “{form.name.data}”.", "success")
+    return redirect(url_for(".message_templates"))
+
+
+@bp.get("/subscriptions")
+def subscriptions() -> str:
+    """The topic's subscriptions (SNS's pages of up to 100) with protocol, masked endpoint, status, owner."""
+    filters = paging.fingerprint("subscriptions")
+    cursor = paging.cursor_from_request(filters)
+    try:
+        page, token = sns().subscriptions(cursor.key.get("token") if cursor else None)
+    except SnsError as error:
+        if error.code == "InvalidParameter" and cursor:
+            abort(400, description="This page link has expired. Start again.")
+        raise
+    owners = notification_store().owners([(s["Protocol"], s["Endpoint"]) for s in page])
+    rows = [
+        {
+            "arn": subscription["SubscriptionArn"],
+            "protocol": subscription["Protocol"],
+            "endpoint": mask(subscription["Endpoint"]),
+            "pending": not subscription["SubscriptionArn"].startswith("arn:"),
+            "owner": owners.get((subscription["Protocol"], subscription["Endpoint"]), {}).get("owner_email", ""),
+        }
+        for subscription in page
+    ]
+    next_url = url_for(".subscriptions", cursor=paging.encode({"token": token}, False, filters)) if token else ""
+    return render_template("notifications/subscriptions.html", rows=rows, next_url=next_url)
+
+
+@bp.post("/subscriptions/remove")
+def remove_subscription() -> Response:
+    """Remove one subscription from the topic (and from its owner's list)."""
+    arn = RemoveSubscriptionForm().arn.data or ""
+    if not arn.startswith(current_app.config["SNS_TOPIC_ARN"] + ":"):
+        abort(400, description="That is not a subscription of this app's topic.")
+    try:
+        found = {s["SubscriptionArn"]: s for s in sends.topic_subscriptions()}.get(arn)
+        if found is None:
+            flash("That subscription no longer exists.", "info")
+            return redirect(url_for(".subscriptions"))
+        subscription_service.remove_from_topic(found)
+    except SnsError as error:
+        flash(sns_message(error), "error")
+        return redirect(url_for(".subscriptions"))
+    flash(f"Removed the {found['Protocol']} subscription {mask(found['Endpoint'])}.", "success")
+    return redirect(url_for(".subscriptions"))

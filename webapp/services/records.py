@@ -1,0 +1,147 @@
+"""Records: who may see and change which, and what each change does besides being saved.
+
+Users see and change only their own records; admins see and change everyone's. A record that is not the
+actor's is ``RecordNotFound``, exactly like one that does not exist. Every change is one transaction in the
+store (record, history entry, counters); the owner hears of others' changes afterwards (``record_changed``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from webapp.actors import Actor
+from webapp.dynamodb import QueryPage
+from webapp.records.store import RECENT_HISTORY, ListQuery, Page, Record, RecordNotFound, record_store
+from webapp.services.events import record_changed
+
+NOBODY = "nobody"  # an owner filter for an email no user has: matches no record
+
+
+def viewer(actor: Actor) -> str | None:
+    """Whose records the actor may see: their own, or everyone's (None) for an admin."""
+    return None if actor.is_admin else actor.sub
+
+
+def owner_by_email(email: str) -> str | None:
+    """An admin's owner filter: the ``sub`` of the user with that email (NOBODY for an unknown one)."""
+    if not email:
+        return None
+    from webapp.cognito import cognito
+
+    user = cognito().find_by_email(email)
+    return user["sub"] if user else NOBODY
+
+
+def list_query(actor: Actor, status: str | None, search: str, owner_email: str = "") -> ListQuery:
+    """The list's filters for this actor: a user's own records; an admin's, optionally one owner's."""
+    owner = owner_by_email(owner_email) if actor.is_admin else actor.sub
+    return ListQuery(owner=owner, status=status or None, search=search)
+
+
+def page(query: ListQuery, size: int, start: dict | None = None, backward: bool = False) -> Page:
+    """One list page: one Query on the index designed for the filters."""
+    return record_store().page(query, size, start, backward)
+
+
+def export(query: ListQuery) -> Iterator[Record]:
+    """Every record the filters select, newest first, a page at a time."""
+    return record_store().iterate(query)
+
+
+def get(actor: Actor, record_id: str) -> Record:
+    """The record, if the actor may see it; RecordNotFound otherwise."""
+    return record_store().get(record_id, viewer(actor))
+
+
+@dataclass
+class RecordView:
+    """A record's page: the record, its newest history, whether there is more, and (for an admin looking at a
+    deleted record) the entry that deleted it."""
+
+    record: Record
+    history: list[dict[str, Any]] = field(default_factory=list)
+    more: bool = False
+    deleted_entry: dict[str, Any] | None = None
+
+
+def view(actor: Actor, record_id: str) -> RecordView:
+    """A record with its newest history, both from its one item; for admins, a deleted record too, to
+    restore. RecordNotFound when the actor may not see it."""
+    store = record_store()
+    try:
+        record = store.get(record_id, viewer(actor))
+    except RecordNotFound:
+        found = store.deleted_record(record_id, RECENT_HISTORY) if actor.is_admin else None
+        if found is None:
+            raise
+        record, newest = found  # the record's last values and its newest history, from one Query
+        return RecordView(record, newest, len(newest) == RECENT_HISTORY, newest[0])
+    if record.recent is None:  # written before records kept their history
+        newest = store.history(record_id, limit=RECENT_HISTORY)
+        return RecordView(record, newest, len(newest) == RECENT_HISTORY)
+    more = record.history_count > len(record.recent) or any(entry.get("truncated") for entry in record.recent)
+    return RecordView(record, record.recent, more)
+
+
+def history(actor: Actor, record_id: str, size: int, start: dict | None = None) -> QueryPage:
+    """A page of a record's whole history: one Query, whose entries also say whose record it is.
+    RecordNotFound for no such record, someone else's, or (for its owner, on the first page) a deleted one."""
+    found = record_store().history_page(record_id, size, start)
+    mine = viewer(actor)
+    if not found.items or (mine is not None and found.items[0].get("owner") != mine):
+        raise RecordNotFound(record_id)
+    if mine is not None and start is None and found.items[0].get("action") == "delete":
+        raise RecordNotFound(record_id)  # deleted: gone for its owner as its page is (admins see it, to restore)
+    return found
+
+
+def deleted(size: int, start: dict | None = None, backward: bool = False) -> QueryPage:
+    """Deleted records not yet restored, newest first (admins)."""
+    return record_store().deleted_page(size, start, backward)
+
+
+def create(actor: Actor, values: dict[str, Any], record_id: str) -> Record:
+    """A new record of the actor's with the id its form was given (so a resubmitted form cannot create it
+    twice: AlreadyCreated; RecordNotFound when that id is someone else's)."""
+    return record_store().create(actor.sub, actor.email, actor.audit(), values, record_id)
+
+
+def update(actor: Actor, record: Record, values: dict[str, Any], expected_version: int) -> Record:
+    """Save ``values`` over ``record`` (as read for this actor) if it is still at ``expected_version``;
+    VersionConflict otherwise."""
+    updated = record_store().update(record, actor.audit(), values, expected_version)
+    record_changed(updated, "update", actor)
+    return updated
+
+
+def delete(actor: Actor, record: Record, expected_version: int) -> None:
+    """Delete the record if unchanged since it was shown (VersionConflict otherwise); its history keeps its
+    last values and an admin can restore it."""
+    record_store().delete(record, actor.audit(), expected_version)
+    record_changed(record, "delete", actor)
+
+
+def restore(actor: Actor, record_id: str) -> Record:
+    """Bring a deleted record back from its history (admins); RecordNotFound when it is not deleted."""
+    record = record_store().restore(record_id, actor.audit())
+    record_changed(record, "restore", actor)
+    return record
+
+
+@dataclass
+class Dashboard:
+    counts: dict[str, int]
+    activity: list[dict[str, Any]]
+
+
+def dashboard(actor: Actor) -> Dashboard:
+    """Records per status and the newest activity, the actor's own or (for an admin) everyone's."""
+    scope = viewer(actor)
+    return Dashboard(record_store().counts(scope), record_store().activity(scope))
+
+
+def owned_by(sub: str) -> int:
+    """How many records a user owns (the admin's user page)."""
+    return sum(record_store().counts(sub).values())

@@ -1,0 +1,124 @@
+"""Sending notifications: resolve the audience, count whom a message will reach, and publish exactly once.
+
+A send form carries a signed send id that is claimed before publishing, so a resubmitted or double-clicked
+form never sends twice. Every send is recorded in the send history, failures included.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from webapp.actors import ADMIN_GROUP, Actor
+from webapp.cognito import cognito
+from webapp.dynamodb import DynamoUnavailable
+from webapp.notifications.store import notification_store
+from webapp.sns import SnsError, mask, sns
+
+log = logging.getLogger(__name__)
+
+MAX_COUNTED_PAGES = 10  # counting the topic's subscriptions reads at most 10 pages of 100
+
+
+class AlreadySent(Exception):
+    """The send form was used already (resubmitted or double-clicked)."""
+
+
+@dataclass
+class Draft:
+    """A checked message: who receives it (``audience``: all, admins or user) and what it says.
+    ``audience_value`` is the message attribute the filter policies match: all, group:admin, user:<sub>."""
+
+    audience: str
+    user_email: str
+    subject: str
+    message: str
+    audience_value: str = ""
+
+    @property
+    def label(self) -> str:
+        return {"all": "Everyone", "admins": "Admins"}.get(self.audience, f"User {self.user_email}")
+
+
+def find_recipient(email: str) -> str | None:
+    """The ``sub`` of the user "send to one user" names, or None when no user has that email."""
+    if not email or len(email) > 254:
+        return None
+    found = cognito().find_by_email(email)
+    return found["sub"] if found else None
+
+
+def audience_value(audience: str, recipient_sub: str = "") -> str:
+    return {"all": "all", "admins": f"group:{ADMIN_GROUP}"}.get(audience, f"user:{recipient_sub}")
+
+
+def reach(draft: Draft) -> tuple[int, bool]:
+    """How many subscriptions the message will reach, and whether the count stopped at its bound."""
+    store = notification_store()
+    if draft.audience == "user":
+        return len(store.subscriptions_of(draft.audience_value.removeprefix("user:"))), False
+    if draft.audience == "admins":
+        admins = cognito().group_users(ADMIN_GROUP)
+        return sum(len(store.subscriptions_of(admin.sub)) for admin in admins), False
+    count, token = 0, None
+    for _ in range(MAX_COUNTED_PAGES):
+        page, token = sns().subscriptions(token)
+        count += len(page)
+        if not token:
+            return count, False
+    return count, True
+
+
+def topic_subscriptions() -> list[dict[str, str]]:
+    """The topic's subscriptions, bounded (an admin removing one needs its endpoint)."""
+    found, token = [], None
+    for _ in range(MAX_COUNTED_PAGES):
+        page, token = sns().subscriptions(token)
+        found.extend(page)
+        if not token:
+            break
+    return found
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """SNS took the message (``message_id``); ``recorded`` is False when the history could not be written."""
+
+    message_id: str
+    recorded: bool = True
+
+
+def send(actor: Actor, send_id: str, draft: Draft) -> Delivery:
+    """Publish one message whose attributes select the audience, once per send form."""
+    entry = {"actor_email": actor.email, "kind": "topic", "audience": draft.label, "subject": draft.subject}
+    return _deliver(send_id, entry, lambda: sns().publish(draft.subject, draft.message, draft.audience_value))
+
+
+def send_sms(actor: Actor, send_id: str, phone: str, text: str) -> Delivery:
+    """A text message straight to one phone number, once per send form."""
+    entry = {"actor_email": actor.email, "kind": "sms", "audience": mask(phone), "subject": text[:60]}
+    return _deliver(send_id, entry, lambda: sns().send_sms(phone, text))
+
+
+def _deliver(send_id: str, entry: dict[str, Any], publish: Callable[[], str]) -> Delivery:
+    """Claim the form, publish once, record the outcome either way.
+
+    AlreadySent when the form was used before; SnsError (after recording the failure) when SNS refuses. If
+    the history cannot be written after SNS accepted, the message went all the same: ``recorded`` says so.
+    """
+    store = notification_store()
+    if not store.claim(send_id):
+        raise AlreadySent(send_id)
+    try:
+        message_id = publish()
+    except SnsError as error:
+        store.record_send(send_id, entry | {"outcome": f"failed: {error.code}", "detail": error.message[:300]})
+        raise
+    try:
+        store.record_send(send_id, entry | {"outcome": "sent", "message_id": message_id})
+    except DynamoUnavailable:
+        log.error("sent %s (SNS message %s) but the history entry could not be written", send_id, message_id)
+        return Delivery(message_id, recorded=False)
+    return Delivery(message_id)
