@@ -268,7 +268,10 @@ def recorded_calls(package):
                 "sms_message": "Hi",
             },
         )
-        a.post("/notifications/message-templates", data={"csrf_token": csrf(a), "name": "T", "subject": "S", "message": "M"})
+        a.post(
+            "/notifications/message-templates",
+            data={"csrf_token": csrf(a), "name": "T", "subject": "S", "message": "M"},
+        )
         username = cognito.admin_get_user(UserPoolId=pool, Username="user@example.com")["Username"]
         assert a.get(f"/admin/users/{username}").status_code == 200
         for action in ("promote", "demote", "reset-password", "disable", "enable", "sign-out"):

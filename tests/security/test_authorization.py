@@ -279,7 +279,11 @@ FORMS: dict[str, Callable[[Stage, Any], dict[str, str]]] = {
         "phone": "+447700900123",
         "sms_message": "Hello",
     },
-    "notifications.message_templates": lambda stage, client: {"name": stage.unique("Matrix"), "subject": "S", "message": "M"},
+    "notifications.message_templates": lambda stage, client: {
+        "name": stage.unique("Matrix"),
+        "subject": "S",
+        "message": "M",
+    },
     "notifications.delete_message_template": lambda stage, client: {"name": "Matrix"},
     "notifications.remove_subscription": lambda stage, client: {"arn": f"{stage.aws['SNS_TOPIC_ARN']}:{uuid.uuid4()}"},
 }
