@@ -182,7 +182,7 @@ def load_records(client: Any, table: str, owner: str, email: str, count: int, st
     import uuid
     from decimal import Decimal
 
-    from webapp.records.store import Record, record_item
+    from webapp.records.model import Record, record_item
 
     base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     batch = []

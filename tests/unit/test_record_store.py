@@ -5,14 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from webapp.records.store import (
-    AlreadyCreated,
-    ListQuery,
-    RecordNotFound,
-    RecordStore,
-    RecordsUnavailable,
-    VersionConflict,
-)
+from webapp.records.model import AlreadyCreated, ListQuery, RecordNotFound, RecordsUnavailable, VersionConflict
+from webapp.records.store import RecordStore
 
 ALICE = {"sub": "alice-sub", "email": "alice@example.com"}
 BOB = {"sub": "bob-sub", "email": "bob@example.com"}

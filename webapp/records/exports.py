@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from flask import Response, stream_with_context
 
 from webapp.records import schema
-from webapp.records.store import Record, RecordsUnavailable
+from webapp.records.model import Record, RecordsUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from webapp import paging
 from webapp.auth.guards import admin_required
 from webapp.records import bp, exports, forms, schema
-from webapp.records.store import AlreadyCreated, ListQuery, Record, RecordNotFound, RecordsUnavailable, VersionConflict
+from webapp.records.model import AlreadyCreated, ListQuery, Record, RecordNotFound, RecordsUnavailable, VersionConflict
 from webapp.services import records
 
 MAX_SEARCH_LENGTH = 100

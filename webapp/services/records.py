@@ -13,7 +13,8 @@ from typing import Any
 
 from webapp.actors import Actor
 from webapp.dynamodb import QueryPage
-from webapp.records.store import RECENT_HISTORY, ListQuery, Page, Record, RecordNotFound, record_store
+from webapp.records.model import RECENT_HISTORY, ListQuery, Page, Record, RecordNotFound
+from webapp.records.store import record_store
 from webapp.services.events import record_changed
 
 NOBODY = "nobody"  # an owner filter for an email no user has: matches no record

@@ -1,0 +1,180 @@
+"""What a record is: its dataclasses, the data layer's errors, and how a record becomes its stored item
+(with the newest history it carries) and back. The store (``store.py``) reads and writes these items."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from webapp.dynamodb import DynamoUnavailable, from_item, to_item
+from webapp.records import schema
+
+RECENT_HISTORY = 5  # newest history entries kept in the record item itself: its page needs no second read
+RECENT_TEXT = 200  # characters of a changed value kept in such an entry (the full history has them all)
+
+
+class RecordsError(Exception):
+    """Base of the data layer's errors."""
+
+
+class RecordsUnavailable(RecordsError, DynamoUnavailable):
+    """DynamoDB is throttling, failing or unreachable: nothing was written; try again later."""
+
+
+class RecordNotFound(RecordsError):
+    """No such record (or not one this user may see: the two are the same to the caller)."""
+
+
+class VersionConflict(RecordsError):
+    """The record changed since the user opened it; ``current`` is what it is now (None when deleted)."""
+
+    def __init__(self, current: Record | None) -> None:
+        super().__init__("the record changed since it was read")
+        self.current = current
+
+
+class AlreadyCreated(RecordsError):
+    """A resubmitted create form: the record it made the first time is ``existing`` (None once deleted)."""
+
+    def __init__(self, existing: Record | None) -> None:
+        super().__init__("this form was already submitted")
+        self.existing = existing
+
+
+@dataclass
+class Record:
+    """One record: its declared fields in ``values``, and the bookkeeping around them."""
+
+    record_id: str
+    owner: str
+    owner_email: str
+    version: int
+    created_at: str
+    updated_at: str
+    values: dict[str, Any] = field(default_factory=dict)
+    recent: list[dict[str, Any]] | None = None  # newest history entries; None for items written before them
+    history_count: int = 0
+
+    @property
+    def title(self) -> str:
+        return str(self.values.get("title") or "")
+
+    @property
+    def status(self) -> str:
+        return str(self.values.get("status") or "")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What a list page shows: whose records (None: everyone's), which status, which words in the title."""
+
+    owner: str | None
+    status: str | None = None
+    search: str = ""
+
+    def index(self) -> tuple[str, str, str]:
+        """(index name, partition attribute, partition value) of the index designed for these filters."""
+        if self.owner and self.status:
+            return "by_owner_status", "owner_status", f"{self.owner}#{self.status}"
+        if self.owner:
+            return "by_owner", "owner", self.owner
+        if self.status:
+            return "by_status", "status", self.status
+        return "by_all", "kind", "record"
+
+
+@dataclass
+class Page:
+    """One page of records and where the pages before and after it start."""
+
+    records: list[Record]
+    next_key: dict | None
+    previous_key: dict | None
+    queries: int
+    items_read: int
+    search_stopped: bool = False  # a search read its bound and stopped short: the next page goes on searching
+
+
+def declared_values(plain: dict[str, Any]) -> dict[str, Any]:
+    """The declared fields of a stored record, typed as the declaration says."""
+    result = {}
+    for declared in schema.FIELDS:
+        value = plain.get(declared.name)
+        if declared.kind == "date" and isinstance(value, str):
+            value = dt.date.fromisoformat(value)
+        if declared.kind == "tags":
+            value = set(value or ())
+        result[declared.name] = value
+    return result
+
+
+def record_from_item(item: dict[str, Any]) -> Record:
+    plain = from_item(item)
+    return Record(
+        record_id=plain["record_id"],
+        owner=plain["owner"],
+        owner_email=plain.get("owner_email", ""),
+        version=int(plain["version"]),
+        created_at=plain["created_at"],
+        updated_at=plain["updated_at"],
+        values=declared_values(plain),
+        recent=plain.get("recent"),
+        history_count=int(plain.get("history_count", 0)),
+    )
+
+
+def recent_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """An audit entry as the record item keeps it: what the history list shows, long values cut short."""
+    kept = {name: entry.get(name, "") for name in ("event", "at", "action", "actor_email", "version")}
+    changes, truncated = {}, False
+    for name, change in (entry.get("changes") or {}).items():
+        cut = {side: _cut(str(text)) for side, text in change.items()}
+        truncated |= cut != change
+        changes[name] = cut
+    return kept | {"changes": changes, "truncated": truncated}
+
+
+def _cut(text: str) -> str:
+    """A changed value as the record item keeps it: long texts end in "…" (the full history has them whole)."""
+    return text if len(text) <= RECENT_TEXT else text[:RECENT_TEXT] + "…"
+
+
+def with_history(record: Record, previous: Record | None, *entries: dict[str, Any]) -> Record:
+    """``record`` carrying ``entries`` (newest first) on top of ``previous``'s recent history.
+
+    Written in the same conditional Put as the record, so the embedded list can never disagree with the
+    audit table. A record written before embedding counts its versions as a lower bound of its history.
+    """
+    earlier = (previous.recent or []) if previous else []
+    known = (previous.history_count if previous.recent is not None else previous.version) if previous else 0
+    record.recent = [recent_entry(entry) for entry in entries] + list(earlier)
+    record.recent = record.recent[:RECENT_HISTORY]
+    record.history_count = known + len(entries)
+    return record
+
+
+def record_item(record: Record) -> dict[str, Any]:
+    """The stored item of a record: its values plus the attributes its indexes are keyed on."""
+    status = record.status
+    bookkeeping = {
+        "record_id": record.record_id,
+        "owner": record.owner,
+        "owner_email": record.owner_email,
+        "version": record.version,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "updated_key": f"{record.updated_at}#{record.record_id}",
+        "owner_status": f"{record.owner}#{status}",
+        "kind": "record",
+        "title_search": record.title.casefold(),
+    }
+    if record.recent is not None:
+        bookkeeping |= {"recent": record.recent, "history_count": record.history_count}
+    return to_item(bookkeeping | {name: record.values.get(name) for name in schema.FIELDS_BY_NAME})
+
+
+def start_key(item: dict[str, Any], query: ListQuery) -> dict[str, Any]:
+    """ExclusiveStartKey for continuing ``query`` after ``item``: the table key plus the index key."""
+    _, partition, _ = query.index()
+    return {name: item[name] for name in ("record_id", partition, "updated_key")}
