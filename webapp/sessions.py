@@ -28,10 +28,16 @@ log = logging.getLogger(__name__)
 
 COOKIE_NAME = "sid"
 TOUCH_INTERVAL_SECONDS = 60
+SAVE_ATTEMPTS = 3  # a session written meanwhile by another request of its own is merged and tried again
 
 
 class SessionStoreError(DynamoUnavailable):
     """DynamoDB could not read or write a session."""
+
+
+class SessionMoved(Exception):
+    """The session was deleted (signed out everywhere, disabled, demoted) or changed by another request
+    since this request read it: it is not written back."""
 
 
 class SessionStore:
@@ -54,20 +60,50 @@ class SessionStore:
             "user_sub": item.get("user_sub", {}).get("S", ""),
             "created_at": int(item["created_at"]["N"]),
             "last_seen": int(item["last_seen"]["N"]),
+            "generation": int(item.get("generation", {}).get("N", "0")),
         }
 
-    def save(self, key: str, data: dict, user_sub: str, created_at: int, last_seen: int, expires_at: int) -> None:
-        """Write the whole session (it changed)."""
+    def save(
+        self,
+        key: str,
+        data: dict,
+        user_sub: str,
+        times: tuple[int, int, int],
+        generation: int | None,
+    ) -> int:
+        """Write the whole session (it changed); returns its new generation.
+
+        Conditional, so that a session deleted or changed while this request ran is never written back:
+        a new session (``generation`` None) only if its key is unused; an existing one only if it is still
+        the ``generation`` this request read. SessionMoved when that is not so.
+        """
+        created_at, last_seen, expires_at = times
+        written = 0 if generation is None else generation + 1
         item = {
             "sid": {"S": key},
             "data": {"S": json.dumps(data, separators=(",", ":"))},
             "created_at": {"N": str(created_at)},
             "last_seen": {"N": str(last_seen)},
             "expires_at": {"N": str(expires_at)},
+            "generation": {"N": str(written)},
         }
         if user_sub:
             item["user_sub"] = {"S": user_sub}
-        self._call("put_item", TableName=self.table, Item=item)
+        if generation is None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(sid)"}
+        else:  # items written before generations were counted are generation 0
+            condition = {
+                "ConditionExpression": "generation = :read"
+                + (" OR (attribute_exists(sid) AND attribute_not_exists(generation))" if generation == 0 else ""),
+                "ExpressionAttributeValues": {":read": {"N": str(generation)}},
+            }
+        try:
+            self._call("put_item", TableName=self.table, Item=item, **condition)
+        except SessionStoreError as error:
+            if error.failed_condition():
+                raise SessionMoved(key) from None
+            raise
+        return written
 
     def touch(self, key: str, last_seen: int, expires_at: int) -> None:
         """Record activity only, and only if the session still exists (never resurrect a deleted one)."""
@@ -145,7 +181,14 @@ def session_store() -> SessionStore:
 class ServerSession(CallbackDict, SessionMixin):
     """Session data plus what the interface needs to decide whether to write."""
 
-    def __init__(self, data: dict | None = None, session_id: str = "", created_at: int = 0, last_seen: int = 0):
+    def __init__(
+        self,
+        data: dict | None = None,
+        session_id: str = "",
+        created_at: int = 0,
+        last_seen: int = 0,
+        generation: int | None = None,
+    ):
         def on_update(session: ServerSession) -> None:
             session.modified = True
 
@@ -153,6 +196,8 @@ class ServerSession(CallbackDict, SessionMixin):
         self.session_id = session_id
         self.created_at = created_at
         self.last_seen = last_seen
+        self.generation = generation  # as read: a write is conditional on it (None: not stored yet)
+        self.loaded = json.dumps(data or {}, sort_keys=True)  # as read: what this request changed is the difference
         self.modified = False
         self.rotate = False
         self.unavailable = False  # the store could not be read: the request gets a 503, nothing is written
@@ -216,7 +261,9 @@ class DynamoDBSessionInterface(SessionInterface):
         if now - record["last_seen"] > idle or now - record["created_at"] > absolute:
             session_store().delete(hash_id(session_id))
             return ServerSession()
-        return ServerSession(record["data"], session_id, record["created_at"], record["last_seen"])
+        return ServerSession(
+            record["data"], session_id, record["created_at"], record["last_seen"], record["generation"]
+        )
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:  # type: ignore[override]
         """Write only what changed; when the table cannot be written, the answer becomes a 503 page."""
@@ -241,12 +288,10 @@ class DynamoDBSessionInterface(SessionInterface):
         now = int(time.time())
         if session.modified or session.rotate or not session.session_id:
             if session.rotate or not session.session_id:
-                session.session_id, session.created_at = secrets.token_urlsafe(32), now
-            expires_at = min(now + idle, session.created_at + absolute)
-            user_sub = str(session.get("_user_id", ""))
-            session_store().save(
-                hash_id(session.session_id), dict(session), user_sub, session.created_at, now, expires_at
-            )
+                session.session_id, session.created_at, session.generation = secrets.token_urlsafe(32), now, None
+            if not self._save(app, session, now):
+                response.delete_cookie(name, path=path, secure=secure, httponly=True, samesite="Lax")
+                return
             cookie = self._signer(app).sign(session.session_id.encode("ascii")).decode("ascii")
             response.set_cookie(
                 name,
@@ -260,6 +305,44 @@ class DynamoDBSessionInterface(SessionInterface):
         elif now - session.last_seen >= TOUCH_INTERVAL_SECONDS:
             session_store().touch(hash_id(session.session_id), now, min(now + idle, session.created_at + absolute))
         response.vary.add("Cookie")
+
+    def _save(self, app: Flask, session: ServerSession, now: int) -> bool:
+        """Write the session if it is still the one this request read; False when it is gone.
+
+        When another request of the same session wrote it meanwhile (two tabs), this request's own changes
+        (the keys whose values differ from what it read) are applied to the stored session and written on
+        top of that, once more conditionally; a session deleted meanwhile is never written back.
+        """
+        idle, absolute = self._lifetimes(app)
+        key = hash_id(session.session_id)
+        data = dict(session)
+        for _ in range(SAVE_ATTEMPTS):
+            times = (session.created_at, now, min(now + idle, session.created_at + absolute))
+            try:
+                session.generation = session_store().save(
+                    key, data, str(data.get("_user_id", "")), times, session.generation
+                )
+                return True
+            except SessionMoved:
+                stored = session_store().load(key)
+                if stored is None or stored["user_sub"] != str(data.get("_user_id", "")):
+                    log.info("session ended or replaced while a request ran: not written back")
+                    return False
+                data = _merged(json.loads(session.loaded), json.loads(json.dumps(data)), stored["data"])
+                session.generation = stored["generation"]
+        log.warning("session changed by other requests on every try: this request's changes are dropped")
+        return True
+
+
+def _merged(read: dict, mine: dict, stored: dict) -> dict:
+    """The stored session with this request's own changes on top: keys it set or changed, and keys it removed."""
+    merged = dict(stored)
+    for name in read.keys() | mine.keys():
+        if name not in mine:
+            merged.pop(name, None)
+        elif read.get(name) != mine[name]:
+            merged[name] = mine[name]
+    return merged
 
 
 def _answer_unavailable(response: Response) -> None:

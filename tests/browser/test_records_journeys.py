@@ -59,13 +59,13 @@ def test_create_a_record_then_edit_it_and_see_the_change_in_its_history(page, st
 def test_bad_input_is_explained_next_to_the_field_and_nothing_typed_is_lost(page, stack):
     signed_in_user(page, stack)
     page.goto("/records/new")
-    fill_record(page, "", amount="12.345", notes="Keep this note")
+    fill_record(page, "", amount="12.3456", notes="Keep this note")
     page.get_by_role("button", name="Create record").click()
     expect(page.locator("#form-errors")).to_contain_text("Please correct the 2 fields")
     expect(page.locator("#title-error")).to_have_text("Title is required.")
     expect(page.locator("#amount-error")).to_have_text("Use at most 2 decimal places.")
     expect(page.get_by_label("Notes")).to_have_value("Keep this note")
-    expect(page.get_by_label("Amount")).to_have_value("12.345")
+    expect(page.get_by_label("Amount")).to_have_value("12.3456")
     assert_accessible(page)
 
 

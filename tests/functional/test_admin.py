@@ -288,3 +288,66 @@ def test_when_sessions_cannot_be_ended_the_admin_is_told_and_it_is_audited(app, 
     )
     assert "their open sessions could not be ended yet" in answer.get_data(as_text=True)
     assert "sessions: not ended" in answer.get_data(as_text=True)
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, admin, cognito, aws, monkeypatch):
+    """The last-admin check and the change are one step (a lock in DynamoDB): both requests read "two
+    admins" before either acted, and the admin group used to end up empty."""
+    import contextlib
+    import threading
+
+    from webapp.cognito import Cognito
+
+    pool = aws["COGNITO_USER_POOL_ID"]
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=USER, GroupName="admin")
+    second_admin = signed_in(app, USER, USER_PASSWORD)
+    both_checked = threading.Barrier(2)
+    members = Cognito.members
+
+    def check_together(self, group):
+        found = members(self, group)
+        # Each request has read the group before either changes it; with the lock, the other one waits for it
+        # instead, the barrier breaks and this one goes on alone.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait(timeout=2)
+        return found
+
+    monkeypatch.setattr(Cognito, "members", check_together)
+    answers = {}
+    token_of = {"first": csrf(admin), "second": csrf(second_admin)}
+
+    def demote(name, client, target):
+        path = f"/admin/users/{username_of(cognito, aws, target)}/demote"
+        answers[name] = client.post(path, data={"csrf_token": token_of[name]})
+
+    threads = [
+        threading.Thread(target=demote, args=("first", admin, USER)),
+        threading.Thread(target=demote, args=("second", second_admin, ADMIN)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [answer.status_code for answer in answers.values()] == [302, 302]
+    left = cognito.list_users_in_group(UserPoolId=pool, GroupName="admin")["Users"]
+    assert len(left) == 1
+    audit = aws["session"].client("dynamodb").scan(TableName="webapp-audit")["Items"]
+    outcomes = sorted(item["outcome"]["S"] for item in audit if item.get("action", {}).get("S") == "user.demote")
+    assert outcomes == ["refused", "success"]
+
+
+def test_an_admin_change_waits_for_another_and_says_so_when_it_cannot(app, admin, cognito, aws, monkeypatch):
+    from webapp import locks
+
+    pool = aws["COGNITO_USER_POOL_ID"]
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=USER, GroupName="admin")
+    monkeypatch.setattr(locks, "WAIT_SECONDS", 0.3)
+    with app.app_context(), locks.locks().hold("group#admin"):  # another admin's change in progress
+        answer = admin.post(
+            f"/admin/users/{username_of(cognito, aws, USER)}/demote",
+            data={"csrf_token": csrf(admin)},
+            follow_redirects=True,
+        )
+    assert "Another admin is changing the admin group right now; nothing was changed." in answer.get_data(as_text=True)
+    groups = cognito.admin_list_groups_for_user(UserPoolId=pool, Username=USER)["Groups"]
+    assert [group["GroupName"] for group in groups] == ["admin"]

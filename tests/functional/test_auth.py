@@ -2,10 +2,12 @@
 
 import json
 import time
+from dataclasses import replace
 
 import pytest
 
 from tests.helpers import csrf
+from webapp.auth import attempts
 from webapp.sessions import COOKIE_NAME, hash_id
 
 USER, USER_PASSWORD = "user@example.com", "User-Passw0rd"
@@ -63,12 +65,27 @@ def test_the_session_lives_on_the_server_and_the_cookie_holds_only_a_small_signe
     assert int(item["expires_at"]["N"]) > time.time()
 
 
-def test_sign_in_replaces_the_pre_sign_in_session_id(visitor, accounts, client):
+def test_sign_in_replaces_any_session_id_the_browser_brought(visitor, accounts, client, app):
+    from itsdangerous import Signer
+
+    planted = Signer(app.secret_key, salt="session-id").sign(b"fixed-by-an-attacker").decode()
+    client.set_cookie(COOKIE_NAME, planted)
     params = visitor.start()
-    before = client.get_cookie(COOKIE_NAME).value
     answer = visitor.submit_password(params, USER, USER_PASSWORD)
     visitor.callback(answer.headers["Location"])
-    assert client.get_cookie(COOKIE_NAME).value != before
+    assert client.get_cookie(COOKIE_NAME).value != planted
+
+
+def test_starting_a_sign_in_writes_nothing_on_the_server(visitor, aws, client):
+    """The attempt waits in the browser (a signed cookie for /auth/ only), so anonymous visitors and bots
+    following redirects to /auth/login cost no DynamoDB write (it was one session item per visit)."""
+    for _ in range(3):
+        params = visitor.start()
+    assert session_items(aws) == []
+    assert client.get_cookie(COOKIE_NAME) is None
+    attempt = client.get_cookie("signin", path="/auth/")
+    assert attempt is not None and attempt.http_only and attempt.same_site == "Lax"
+    assert params["state"] not in attempt.value  # signed and encoded, never the nonce or verifier in clear
 
 
 def test_signed_in_pages_are_never_cached(visitor, accounts, client):
@@ -79,7 +96,10 @@ def test_signed_in_pages_are_never_cached(visitor, accounts, client):
 def test_an_ordinary_page_view_costs_one_session_read_and_no_write(visitor, accounts, client, app, monkeypatch):
     visitor.sign_in(USER, USER_PASSWORD)
     calls = []
-    dynamodb = app.extensions["session_store"].client
+    from webapp.sessions import session_store
+
+    with app.app_context():
+        dynamodb = session_store().client
     original = dynamodb._make_api_call
 
     def counted(op, params):
@@ -135,22 +155,20 @@ def test_a_replayed_callback_is_refused_and_does_not_sign_in_again(visitor, acco
     assert client.get("/account").status_code == 302
 
 
-def test_a_code_redeemed_with_another_verifier_is_refused(visitor, accounts, client, caplog):
+def test_a_code_redeemed_with_another_verifier_is_refused(visitor, accounts, client, caplog, monkeypatch):
     params = visitor.start()
     answer = visitor.submit_password(params, USER, USER_PASSWORD)
-    with client.session_transaction() as session:
-        session["oauth"] = session["oauth"] | {
-            params["state"]: session["oauth"][params["state"]] | {"verifier": "x" * 64}
-        }
+    real = attempts.secrets_of
+    monkeypatch.setattr(attempts, "secrets_of", lambda state: replace(real(state), code_verifier="x" * 64))
     assert visitor.callback(answer.headers["Location"]).status_code == 400
     assert "code_verifier does not match" in caplog.text
 
 
-def test_a_token_with_another_nonce_is_refused(visitor, accounts, client, caplog):
+def test_a_token_with_another_nonce_is_refused(visitor, accounts, client, caplog, monkeypatch):
     params = visitor.start()
     answer = visitor.submit_password(params, USER, USER_PASSWORD)
-    with client.session_transaction() as session:
-        session["oauth"] = session["oauth"] | {params["state"]: session["oauth"][params["state"]] | {"nonce": "forged"}}
+    real = attempts.secrets_of
+    monkeypatch.setattr(attempts, "secrets_of", lambda state: replace(real(state), nonce="forged"))
     assert visitor.callback(answer.headers["Location"]).status_code == 400
     assert "nonce does not match" in caplog.text
 
@@ -240,7 +258,10 @@ def failing_dynamodb(app, monkeypatch, operation):
     """Make one DynamoDB operation of the session store fail as a throttled AWS call would."""
     from botocore.exceptions import ClientError
 
-    dynamodb = app.extensions["session_store"].client
+    from webapp.sessions import session_store
+
+    with app.app_context():
+        dynamodb = session_store().client
     original = dynamodb._make_api_call
 
     def call(op, params):

@@ -53,13 +53,17 @@ def test_a_user_creates_a_record_and_sees_it_with_its_history(user, aws):
         ("title", "", "Title is required."),
         ("title", "x" * 121, "Use at most 120 characters."),
         ("status", "archived", "Not a valid choice."),
-        ("amount", "lots", "Not a valid decimal value."),
-        ("amount", "1.234", "Use at most 2 decimal places."),
+        ("amount", "lots", "Enter a number, like 1234.50 or 1.234,50."),
+        ("amount", "12.3456", "Use at most 2 decimal places."),
+        ("amount", "1.234", "“1.234” could mean 1,234 or 1.234."),  # a thousands mark or a decimal one
+        ("amount", "1,234", "“1,234” could mean 1,234 or 1.234."),
+        ("amount", "1,23.4", "thousands come in groups of three"),
         ("amount", "-1", "Enter a number from 0 to 999,999,999.99."),
-        ("amount", "NaN", "Enter a number."),
-        ("amount", "sNaN", "Enter a number."),
-        ("amount", "-Infinity", "Enter a number."),
-        ("amount", "1e400", "Enter a number from 0 to 999,999,999.99."),
+        ("amount", "1 000 000 000", "Enter a number from 0 to 999,999,999.99."),
+        ("amount", "NaN", "Enter a number, like 1234.50 or 1.234,50."),
+        ("amount", "sNaN", "Enter a number, like 1234.50 or 1.234,50."),
+        ("amount", "-Infinity", "Enter a number, like 1234.50 or 1.234,50."),
+        ("amount", "1e400", "Enter a number, like 1234.50 or 1.234,50."),
         ("due", "2027-13-01", "Not a valid date value."),
         ("notes", "n" * 5001, "Use at most 5,000 characters."),
         ("tags", ",".join(f"t{n}" for n in range(11)), "Use at most 10 tags (you have 11)."),
@@ -254,10 +258,16 @@ def test_csv_export_is_streamed_filtered_and_safe_in_spreadsheets(user):
     response = user.get("/records/export.csv?status=done")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.is_streamed
+    import codecs
     import csv
+    import datetime as dt
     import io
 
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    body = response.get_data()
+    assert body.startswith(codecs.BOM_UTF8)  # spreadsheets then read it as UTF-8: "—" and "é" survive
+    today = dt.datetime.now(dt.UTC).date()
+    assert response.headers["Content-Disposition"] == f'attachment; filename="records-{today}.csv"'
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0] == ["Id", "Title", "Status", "Amount", "Due date", "Notes", "Tags", "Created", "Updated", "Version"]
     assert len(rows) == 2
     assert rows[1][1] == '\'=HYPERLINK("http://evil")'  # a spreadsheet shows it as text, never runs it
@@ -309,7 +319,18 @@ def test_a_list_page_when_dynamodb_fails_is_the_503_page(user, app, monkeypatch)
     assert "Service unavailable" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("typed", "stored"), [("0e200", "0.00"), ("-0", "0.00"), ("7", "7.00"), ("0.1", "0.10")])
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("-0", "0.00"),
+        ("7", "7.00"),
+        ("0.1", "0.10"),
+        ("12,50", "12.50"),  # a decimal comma is a decimal mark, never a thousands one (was stored as 1,250.00)
+        ("1.234,5", "1,234.50"),
+        (" 1 234.50 ", "1,234.50"),
+        ("€1,234.50", "1,234.50"),
+    ],
+)
 def test_amounts_are_stored_with_exactly_the_declared_places(user, typed, stored):
     record_id = create(user, amount=typed)
     page = user.get(f"/records/{record_id}").get_data(as_text=True)

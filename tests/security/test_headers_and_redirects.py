@@ -83,13 +83,34 @@ def test_hsts_is_not_sent_over_plain_http(client):
     assert "Strict-Transport-Security" not in client.get("/").headers
 
 
+def cookie_flags(response, name: str) -> list[str]:
+    [cookie] = [value for value in response.headers.getlist("Set-Cookie") if value.startswith(f"{name}=")]
+    return [part.strip().lower() for part in cookie.split(";")]
+
+
 def test_the_session_cookie_is_httponly_secure_over_https_samesite_lax_and_holds_no_token(app, accounts):
-    client = app.test_client()
-    response = client.get("/auth/login", base_url="https://localhost")
-    [cookie] = response.headers.getlist("Set-Cookie")
-    flags = [part.strip().lower() for part in cookie.split(";")]
-    assert flags[0].startswith("sid=") and "httponly" in flags and "secure" in flags and "samesite=lax" in flags
-    assert len(cookie.split(";")[0]) < 100  # an opaque signed id, never a token
+    from tests.helpers import csrf, signed_in
+
+    client = signed_in(app, USER, USER_PASSWORD)
+    response = client.post(
+        "/account/record-events",
+        data={"csrf_token": csrf(client), "record_events": "on"},
+        base_url="https://localhost",
+        headers={"Referer": "https://localhost/account"},  # Flask-WTF checks it over https
+    )
+    flags = cookie_flags(response, "sid")
+    assert "httponly" in flags and "secure" in flags and "samesite=lax" in flags
+    assert len(flags[0]) < 100  # an opaque signed id, never a token
+
+
+def test_the_sign_in_attempt_cookie_is_httponly_secure_samesite_lax_for_auth_only_and_holds_no_secret(app):
+    response = app.test_client().get("/auth/login", base_url="https://localhost")
+    assert [value.split("=")[0] for value in response.headers.getlist("Set-Cookie")] == ["signin"]
+    flags = cookie_flags(response, "signin")
+    assert "httponly" in flags and "secure" in flags and "samesite=lax" in flags and "path=/auth/" in flags
+    params = dict(part.split("=", 1) for part in urlsplit(response.location).query.split("&"))
+    assert params["nonce"] not in flags[0]  # the attempt's secrets are derived at the callback, never stored
+    assert len(flags[0]) < 400
 
 
 OFF_SITE = [

@@ -5,7 +5,7 @@ import pytest
 
 from webapp.aws import AwsError
 from webapp.dynamodb import DynamoUnavailable
-from webapp.sessions import SessionStore, SessionStoreError
+from webapp.sessions import SessionMoved, SessionStore, SessionStoreError
 
 CREATED, SEEN, EXPIRES = 1_700_000_000, 1_700_000_100, 1_700_003_700
 
@@ -20,13 +20,23 @@ def raw(store, key):
 
 
 def save(store, key, user_sub="alice-sub", data=None, last_seen=SEEN):
-    store.save(key, data if data is not None else {"_user_id": user_sub}, user_sub, CREATED, last_seen, EXPIRES)
+    """Save as the session interface does: a new session once, then on top of the generation just read."""
+    stored = store.load(key)
+    generation = stored["generation"] if stored else None
+    data = data if data is not None else {"_user_id": user_sub}
+    return store.save(key, data, user_sub, (CREATED, last_seen, EXPIRES), generation)
 
 
 def test_a_saved_session_is_loaded_back_as_it_was(store):
     data = {"_user_id": "alice-sub", "tokens": {"id": "eyJ..."}, "note": "ünïcødé ✓", "n": 3}
     save(store, "k1", data=data)
-    assert store.load("k1") == {"data": data, "user_sub": "alice-sub", "created_at": CREATED, "last_seen": SEEN}
+    assert store.load("k1") == {
+        "data": data,
+        "user_sub": "alice-sub",
+        "created_at": CREATED,
+        "last_seen": SEEN,
+        "generation": 0,
+    }
 
 
 def test_an_unknown_session_loads_as_none(store):
@@ -182,3 +192,50 @@ def test_an_unreachable_table_is_busy(store, refuse):
     with pytest.raises(SessionStoreError) as refused:
         store.load("k1")
     assert refused.value.code == "Unavailable" and refused.value.busy
+
+
+# Conditional writes: a session deleted or changed while a request ran is never written back
+
+
+def test_each_save_counts_a_generation(store):
+    assert save(store, "k1") == 0
+    assert save(store, "k1") == 1
+    assert store.load("k1")["generation"] == 1
+
+
+def test_a_save_on_the_generation_another_request_replaced_is_refused(store):
+    save(store, "k1", data={"n": 1})
+    store.save("k1", {"n": 2}, "alice-sub", (CREATED, SEEN, EXPIRES), 0)  # another request wrote generation 1
+    with pytest.raises(SessionMoved):
+        store.save("k1", {"n": 3}, "alice-sub", (CREATED, SEEN, EXPIRES), 0)  # this one read generation 0
+    assert store.load("k1")["data"] == {"n": 2}
+
+
+def test_a_deleted_session_is_never_written_back(store):
+    save(store, "k1")
+    store.delete("k1")  # signed out everywhere while the request ran
+    with pytest.raises(SessionMoved):
+        store.save("k1", {"_user_id": "alice-sub"}, "alice-sub", (CREATED, SEEN, EXPIRES), 0)
+    assert store.load("k1") is None
+
+
+def test_a_new_session_never_overwrites_one_with_the_same_key(store):
+    save(store, "k1", data={"mine": True})
+    with pytest.raises(SessionMoved):
+        store.save("k1", {"theirs": True}, "bob-sub", (CREATED, SEEN, EXPIRES), None)
+    assert store.load("k1")["data"] == {"mine": True}
+
+
+def test_an_item_written_before_generations_were_counted_is_generation_0(store):
+    store.client.put_item(
+        TableName=store.table,
+        Item={
+            "sid": {"S": "old"},
+            "data": {"S": "{}"},
+            "created_at": {"N": str(CREATED)},
+            "last_seen": {"N": str(SEEN)},
+            "expires_at": {"N": str(EXPIRES)},
+        },
+    )
+    assert store.load("old")["generation"] == 0
+    assert store.save("old", {"a": 1}, "", (CREATED, SEEN, EXPIRES), 0) == 1

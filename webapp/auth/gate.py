@@ -14,15 +14,13 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
-from webapp.auth.guards import is_public
+from webapp.auth.guards import is_public, renews_sign_in
 from webapp.auth.oauth import HostedLogin, OAuthError
 from webapp.auth.tokens import IdTokenVerifier, TokenError
 from webapp.auth.users import User, load_user
 
 log = logging.getLogger(__name__)
 
-ATTEMPT_SECONDS = 600  # how long a sign-in attempt (state, nonce, PKCE verifier) stays usable
-MAX_ATTEMPTS = 5  # several tabs may each start a sign-in; keep the newest few
 RENEW_SECONDS_BEFORE_EXPIRY = 60
 # Answers of the token endpoint that mean "try again later", not "no".
 OAUTH_OUTAGES = {"unreachable", "invalid_response", "http_500", "http_502", "http_503", "http_504", "http_429"}
@@ -53,10 +51,7 @@ def send_to_sign_in() -> Response:
 
 def start_user_session(user: User, tokens: dict[str, Any]) -> None:
     """A new session id (no fixation), the user and their tokens on the server side only."""
-    pending = session.get("oauth")
     session.clear()
-    if pending:
-        session["oauth"] = pending
     session.regenerate()
     session["user"] = user.to_session()
     session["tokens"] = token_record(tokens, refresh_token=tokens.get("refresh_token", ""))
@@ -83,10 +78,13 @@ def end_session() -> None:
 
 def require_sign_in() -> Response | None:
     """The app-wide gate, run before every request (see the module docstring)."""
-    if request.endpoint is None:
+    if request.endpoint is None or request.endpoint == "static":
         return None  # no such page: the 404/405 page is the same for everyone
-    if request.endpoint == "static" or is_public(current_app.view_functions.get(request.endpoint)):
-        return None
+    view = current_app.view_functions.get(request.endpoint)
+    if is_public(view):
+        # The landing page is the dashboard for a signed-in user: expired tokens are renewed (or the session
+        # ended) there too, not only on the other pages.
+        return renew_tokens_if_needed() if renews_sign_in(view) and current_user.is_authenticated else None
     if not current_user.is_authenticated:
         return send_to_sign_in()
     return renew_tokens_if_needed()

@@ -24,6 +24,17 @@ def public(view: View) -> View:
     return view
 
 
+def public_with_sign_in(view: View) -> View:
+    """Mark a view as open to anonymous visitors that shows a signed-in user their own data (the landing
+    page is the dashboard): for them it renews or ends the sign-in exactly as every other page does."""
+    view.renews_sign_in = True  # type: ignore[attr-defined]
+    return public(view)
+
+
+def renews_sign_in(view: Callable[..., Any] | None) -> bool:
+    return bool(getattr(view, "renews_sign_in", False))
+
+
 def is_public(view: Callable[..., Any] | None) -> bool:
     """True for views marked with @public."""
     return bool(getattr(view, "is_public", False))

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import after_this_request, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from webapp.auth import bp
+from webapp.auth import attempts, bp
 from webapp.auth.gate import (
-    ATTEMPT_SECONDS,
-    MAX_ATTEMPTS,
     app_path,
     end_session,
     hosted_login,
@@ -21,7 +18,7 @@ from webapp.auth.gate import (
     start_user_session,
 )
 from webapp.auth.guards import public, safe_next
-from webapp.auth.oauth import Attempt, OAuthError
+from webapp.auth.oauth import OAuthError
 from webapp.auth.tokens import TokenError
 from webapp.auth.users import User
 from webapp.sessions import session_store
@@ -44,49 +41,35 @@ def signup() -> Response:
 
 
 def _start(screen: str) -> Response:
-    """A fresh state, nonce and PKCE verifier per attempt, kept server-side; then off to the hosted login."""
+    """A fresh attempt (state; nonce and PKCE verifier derived from it), kept in the browser; then off to the
+    hosted login."""
     target = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(app_path(target))
-    attempt = Attempt.new()
-    now = int(time.time())
-    pending = {
-        state: value
-        for state, value in (session.get("oauth") or {}).items()
-        if now - value["started_at"] < ATTEMPT_SECONDS
-    }
-    newest = sorted(pending.items(), key=lambda item: item[1]["started_at"])[-(MAX_ATTEMPTS - 1) :]
-    session["oauth"] = dict(newest) | {
-        attempt.state: {
-            "nonce": attempt.nonce,
-            "verifier": attempt.code_verifier,
-            "next": target,
-            "started_at": now,
-        }
-    }
+    attempt, kept = attempts.start(target)
     redirect_uri = url_for("auth.callback", _external=True)
-    return redirect(hosted_login().authorize_url(attempt, redirect_uri, screen))
+    return attempts.remember(redirect(hosted_login().authorize_url(attempt, redirect_uri, screen)), kept)
 
 
 @bp.get("/callback")
 @public
 def callback() -> Any:
     """Finish a sign-in: check state, exchange the code (with the PKCE verifier), verify the ID token."""
-    pending = dict(session.get("oauth") or {})
-    attempt = pending.pop(request.args.get("state", ""), None)
-    if attempt is not None:
-        session["oauth"] = pending  # each attempt is usable once (and no write when nothing was pending)
+    waiting, state = attempts.pending(), request.args.get("state", "")
+    started = waiting.pop(state, None)
+    after_this_request(lambda response: attempts.remember(response, waiting))  # each attempt is usable once
     if request.args.get("error"):
         answered = request.args["error"][:100]
         return _refuse(f"the hosted login answered {answered!r}", "Sign-in was cancelled or refused.")
-    if attempt is None or time.time() - attempt["started_at"] > ATTEMPT_SECONDS:
+    if started is None:
         return _refuse("unknown, reused or expired state", "This sign-in link has expired or was already used.")
     code = request.args.get("code", "")
     if not code or len(code) > 512:
         return _refuse("no code in the callback", "The sign-in answer was incomplete.")
+    attempt = attempts.secrets_of(state)
     try:
-        tokens = hosted_login().exchange_code(code, attempt["verifier"], url_for("auth.callback", _external=True))
-        claims = id_tokens().verify(tokens["id_token"], nonce=attempt["nonce"])
+        tokens = hosted_login().exchange_code(code, attempt.code_verifier, url_for("auth.callback", _external=True))
+        claims = id_tokens().verify(tokens["id_token"], nonce=attempt.nonce)
     except OAuthError as error:
         return _refuse(f"code exchange failed: {error}", "The sign-in could not be completed.")
     except (TokenError, KeyError) as error:
@@ -94,7 +77,7 @@ def callback() -> Any:
     if int(claims.get("auth_time", claims["iat"])) < session_store().signed_out_at(str(claims["sub"])):
         return _reauthenticate(str(claims["sub"]))
     start_user_session(User.from_claims(claims), tokens)
-    return redirect(app_path(attempt["next"]))
+    return redirect(app_path(started["next"]))
 
 
 def _reauthenticate(sub: str) -> Response:

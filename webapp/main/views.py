@@ -3,14 +3,14 @@
 from flask import current_app, jsonify, render_template, send_from_directory
 from flask_login import current_user
 
-from webapp.auth.guards import public
+from webapp.auth.guards import public, public_with_sign_in
 from webapp.main import bp
 from webapp.records import schema
 from webapp.services import records
 
 
 @bp.get("/")
-@public
+@public_with_sign_in
 def index() -> str:
     """The landing page for visitors; the dashboard for a signed-in user."""
     if not current_user.is_authenticated:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import logging
+import unicodedata
 from collections.abc import Iterable, Iterator
 
 from flask import Response, stream_with_context
@@ -15,11 +17,28 @@ from webapp.records.model import Record, RecordsUnavailable
 log = logging.getLogger(__name__)
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets read the full-width and small forms of = + - @ (U+FF1D, U+FE62...: NFKC maps them) and the
+# minus sign as the characters themselves, and skip invisible format characters (zero-width space, BOM...).
+LOOKALIKES = {"\u2212": "-"}
+BYTE_ORDER_MARK = "\ufeff"  # Excel reads a CSV as UTF-8 only when it starts with one
+
+
+def starts_a_formula(text: str) -> bool:
+    """Whether a spreadsheet could read ``text`` as a formula, look-alike and invisible leading characters too."""
+    if text.startswith(FORMULA_STARTS):
+        return True
+    hidden = 0
+    while hidden < len(text) and unicodedata.category(text[hidden]) == "Cf":
+        hidden += 1
+    if hidden == len(text):
+        return False
+    first = unicodedata.normalize("NFKC", LOOKALIKES.get(text[hidden], text[hidden]))
+    return first.startswith(FORMULA_STARTS)
 
 
 def safe_cell(text: str) -> str:
     """Keep spreadsheets from running a cell as a formula (CSV injection): prefix such cells with '."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    return f"'{text}" if starts_a_formula(text) else text
 
 
 def rows(records: Iterable[Record], include_owner: bool) -> Iterator[str]:
@@ -35,7 +54,8 @@ def rows(records: Iterable[Record], include_owner: bool) -> Iterator[str]:
         return text
 
     owner = ["Owner"] if include_owner else []
-    yield line(["Id", *owner, *(field.label for field in schema.FIELDS), "Created", "Updated", "Version"])
+    header = ["Id", *owner, *(field.label for field in schema.FIELDS), "Created", "Updated", "Version"]
+    yield BYTE_ORDER_MARK + line(header)
     try:
         for record in records:
             values = [safe_cell(_cell(field, record.values.get(field.name))) for field in schema.FIELDS]
@@ -57,10 +77,15 @@ def _cell(field: schema.Field, value: object) -> str:
     return field.display(value)
 
 
+def filename(today: dt.date | None = None) -> str:
+    """records-2026-11-30.csv: several exports in a downloads folder stay apart and say when they were made."""
+    return f"records-{(today or dt.datetime.now(dt.UTC).date()).isoformat()}.csv"
+
+
 def csv_response(records: Iterable[Record], include_owner: bool) -> Response:
-    """A streamed download named records.csv."""
+    """A streamed UTF-8 download (with a byte order mark, so spreadsheets do not garble "é" or "—")."""
     return Response(
         stream_with_context(rows(records, include_owner)),
         mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="records.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename()}"'},
     )

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, Field, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import DateField, Field, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
@@ -21,6 +21,7 @@ from wtforms.validators import (
 )
 
 from webapp.records import schema
+from webapp.records.amounts import parse_amount
 
 TAG = re.compile(r"^[^\W_][\w -]*$")
 
@@ -55,15 +56,40 @@ def _tags_valid(declared: schema.Field):
     return validate
 
 
-def _decimal_valid(declared: schema.Field):
-    """A finite number with no more decimal places than declared (DecimalField would round silently)."""
+class AmountField(StringField):
+    """A decimal typed the way people type it (``amounts.parse_amount``), shown with its declared places.
 
-    def validate(form: FlaskForm, field: DecimalField) -> None:
-        if field.data is None:
-            return
-        if not field.data.is_finite():
-            raise StopValidation("Enter a number.")  # NaN and Infinity cannot even be compared with bounds
-        if field.data.as_tuple().exponent < -declared.places:
+    A text input with ``inputmode="decimal"``, not a number input: browsers read "12,50" in a number input as
+    1250 in some locales, and the server never sees what was typed.
+    """
+
+    def __init__(self, *args: Any, places: int = 2, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.places = places
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.raw_text = str(valuelist[0]) if valuelist else ""
+        self.data = None
+        if valuelist:
+            self.data = parse_amount(self.raw_text, self.places)  # AmountError is a ValueError: a process error
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        if self.process_errors:
+            raise StopValidation()  # the parser's message says it all; no range check of nothing
+
+    def _value(self) -> str:
+        if getattr(self, "raw_text", None) is not None and self.errors:
+            return self.raw_text  # what the user typed, when it is being sent back to be fixed
+        if isinstance(self.data, Decimal) and self.data.is_finite():
+            return f"{self.data:.{self.places}f}"
+        return ""
+
+
+def _decimal_valid(declared: schema.Field):
+    """No more decimal places than declared (rounding would change what was typed)."""
+
+    def validate(form: FlaskForm, field: AmountField) -> None:
+        if field.data is not None and field.data.as_tuple().exponent < -declared.places:
             raise StopValidation(f"Use at most {declared.places} decimal places.")
 
     return validate
@@ -88,7 +114,8 @@ def _wtforms_field(declared: schema.Field) -> Field:
             max=declared.maximum,
             message=f"Enter a number from {declared.minimum:,} to {declared.maximum:,}.",
         )
-        return DecimalField(places=None, validators=[Optional(), _decimal_valid(declared), bounds], **common)
+        validators = [Optional(), _decimal_valid(declared), bounds]
+        return AmountField(places=declared.places, validators=validators, **common)
     if declared.kind == "date":
         return DateField(format="%Y-%m-%d", validators=presence, **common)
     return TagsField(validators=[_tags_valid(declared)], **common)
@@ -105,6 +132,7 @@ def record_form_class() -> type[FlaskForm]:
     attributes: dict[str, Any] = {field.name: _wtforms_field(field) for field in schema.FIELDS}
     attributes["version"] = HiddenField()
     attributes["submission_id"] = HiddenField()
+    attributes["base"] = HiddenField()  # the values the form was opened with, signed (the three-way merge)
     return type("RecordForm", (FlaskForm,), attributes)
 
 
@@ -140,3 +168,16 @@ def expected_version(form: FlaskForm) -> int | None:
 def as_typed(form: FlaskForm) -> list[tuple[str, str]]:
     """The declared fields exactly as the user typed them (the conflict page sends them back unchanged)."""
     return [(field.name, (form[field.name].raw_data or [""])[0]) for field in schema.FIELDS]
+
+
+def text_of(field: schema.Field, value: Any) -> str:
+    """A stored value as the form shows it in its input (the conflict page offers it to be sent back)."""
+    if schema.empty(value):
+        return ""
+    if field.kind == "decimal":
+        return f"{value:.{field.places}f}"
+    if field.kind == "tags":
+        return ", ".join(sorted(value))
+    if field.kind == "date":
+        return value.isoformat()
+    return str(value)

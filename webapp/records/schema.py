@@ -124,3 +124,47 @@ def check() -> None:
             raise ValueError(f"record field {field.name}: a choice needs choices")
     if TITLE.kind != "text" or STATUS.kind != "choice":
         raise ValueError("record fields: title must be text and status a choice")
+
+
+def to_plain(values: dict[str, Any]) -> dict[str, Any]:
+    """Declared values as JSON can carry them: decimals as strings with their places, ISO dates, sorted tag
+    lists, "not set" as None (the edit form's opened-with values, and the JSON API's fields)."""
+    plain: dict[str, Any] = {}
+    for field in FIELDS:
+        value = values.get(field.name)
+        if empty(value):
+            plain[field.name] = None
+        elif field.kind == "decimal":
+            plain[field.name] = f"{value:.{field.places}f}"
+        elif field.kind == "date":
+            plain[field.name] = value.isoformat()
+        elif field.kind == "tags":
+            plain[field.name] = sorted(value)
+        else:
+            plain[field.name] = str(value)
+    return plain
+
+
+def from_plain(plain: dict[str, Any]) -> dict[str, Any]:
+    """``to_plain``'s output back to typed values (ValueError when it cannot be)."""
+    values: dict[str, Any] = {}
+    for field in FIELDS:
+        value = plain.get(field.name)
+        if value is None or value == "" or value == []:
+            values[field.name] = None
+        elif field.kind == "decimal":
+            values[field.name] = Decimal(str(value))
+        elif field.kind == "date":
+            values[field.name] = dt.date.fromisoformat(str(value))
+        elif field.kind == "tags":
+            values[field.name] = {str(tag) for tag in value}
+        else:
+            values[field.name] = str(value)
+    return values
+
+
+def same(field: Field, left: Any, right: Any) -> bool:
+    """Whether two values of ``field`` are the same for a person ("not set" in any form is one value)."""
+    if empty(left) or empty(right):
+        return empty(left) and empty(right)
+    return left == right

@@ -67,6 +67,37 @@ class RecordStore:
             raise RecordNotFound(record_id)
         return record
 
+    def exists(self, record_id: str) -> bool:
+        """Whether the record is live (not deleted, not unknown): one GetItem of its key alone."""
+        key = {"record_id": {"S": record_id}}
+        item = self._call(
+            "get_item",
+            TableName=self.records_table,
+            Key=key,
+            ProjectionExpression="#o",
+            ExpressionAttributeNames={"#o": "owner"},
+        ).get("Item")
+        return _is_record(item)
+
+    def titles(self, record_ids: set[str]) -> dict[str, str]:
+        """The current title of each live record among ``record_ids`` (one BatchGetItem; deleted ones are
+        left out)."""
+        found: dict[str, str] = {}
+        request = {
+            self.records_table: {
+                "Keys": [{"record_id": {"S": record_id}} for record_id in sorted(record_ids)],
+                "ProjectionExpression": "record_id, title, #o",
+                "ExpressionAttributeNames": {"#o": "owner"},
+            }
+        }
+        while record_ids and request:
+            answer = self._call("batch_get_item", RequestItems=request)
+            for item in answer["Responses"].get(self.records_table, []):
+                if _is_record(item):
+                    found[item["record_id"]["S"]] = item.get("title", {}).get("S", "")
+            request = answer.get("UnprocessedKeys") or {}
+        return found
+
     def page(self, query: ListQuery, size: int, start: dict | None = None, backward: bool = False) -> Page:
         """One page, newest first: one Query (a title search may need several, at most MAX_SEARCH_QUERIES).
 

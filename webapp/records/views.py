@@ -182,7 +182,7 @@ def _busy(template: str, **context: Any) -> tuple[str, int]:
 
 @bp.route("/<uuid:record_id>/edit", methods=["GET", "POST"])
 def edit(record_id: uuid.UUID) -> Any:
-    """Edit a record; a save based on a stale version shows the conflict page, losing nothing."""
+    """Edit a record; a save on a stale version is merged with the other change, or shows the conflict page."""
     try:
         record = load(record_id)
     except RecordsUnavailable:
@@ -193,37 +193,86 @@ def edit(record_id: uuid.UUID) -> Any:
         return _busy("records/form.html", form=form, record=placeholder)
     form = forms.record_form_class()(data=record.values | {"version": record.version})
     if request.method == "GET":
+        form.base.data = _opened_with(record)
         return render_template("records/form.html", form=form, record=record)
     if not form.validate():
         return render_template("records/form.html", form=form, record=record), 422
     return _save(record, form)
 
 
+def _bases() -> URLSafeSerializer:
+    """Signs the values an edit form was opened with, bound to its record."""
+    return URLSafeSerializer(current_app.secret_key, salt="record-base")
+
+
+def _opened_with(record: Record) -> str:
+    return _bases().dumps([record.record_id, schema.to_plain(record.values)])
+
+
+def _base_of(form: Any, record: Record) -> dict[str, Any] | None:
+    """The values the form was opened with (None for a form that does not say); a forged one is a 400."""
+    if not form.base.data:
+        return None
+    try:
+        record_id, plain = _bases().loads(form.base.data)
+        if record_id != record.record_id:
+            raise ValueError("another record's form")
+        return schema.from_plain(plain)
+    except (BadSignature, ValueError, TypeError, AttributeError):
+        abort(400, description="This form is incomplete. Please open it again.")
+
+
 def _save(record: Record, form: Any) -> Any:
-    """Save a validated edit form over ``record``."""
+    """Save a validated edit form over ``record``, merged with any change made since it was opened."""
     expected = forms.expected_version(form)
     if expected is None:
         abort(400, description="This form is incomplete. Please open it again.")
     values = forms.values(form)
     try:
-        updated = records.update(current_user.actor, record, values, expected)
+        saved = records.update(current_user.actor, record, values, expected, _base_of(form, record))
     except VersionConflict as conflict:
-        return _conflict(conflict.current, values, forms.as_typed(form))
+        return _conflict(conflict, values, form)
     except RecordsUnavailable:
         return _busy("records/form.html", form=form, record=record)
-    flash(f"Saved “{updated.title}”.", "success")
-    return redirect(url_for(".show", record_id=updated.record_id))
+    flash(f"Saved “{saved.record.title}”.", "success")
+    if saved.kept_theirs:
+        labels = ", ".join(schema.FIELDS_BY_NAME[name].label for name in saved.kept_theirs)
+        flash(f"Someone else changed {labels} while you were editing: their change is kept with yours.", "info")
+    return redirect(url_for(".show", record_id=saved.record.record_id))
 
 
-def _conflict(current: Record | None, mine: dict[str, Any], typed: list[tuple[str, str]]) -> Any:
-    """Someone saved first: show theirs next to mine, and let the user save theirs on top, knowingly."""
+def _conflict(conflict: VersionConflict, mine: dict[str, Any], form: Any) -> Any:
+    """Someone saved first and the two saves cannot simply be merged: show each field as it was opened, as
+    saved now and as typed, say who changed what, and let the user decide the fields both changed."""
+    current = conflict.current
     if current is not None and not schema.changes(current.values, mine):
         flash("Saved.", "success")  # the same values were saved already (a double-submitted form)
         return redirect(url_for(".show", record_id=current.record_id))
-    rows = [
-        (field, current.values.get(field.name) if current else None, mine.get(field.name)) for field in schema.FIELDS
-    ]
-    return render_template("records/conflict.html", current=current, rows=rows, resubmit=typed), 409
+    merge = conflict if isinstance(conflict, records.MergeConflict) else None
+    typed = dict(forms.as_typed(form))
+    rows = [_conflict_row(field, current, mine, typed, merge) for field in schema.FIELDS]
+    base = _opened_with(current) if current is not None else ""
+    return render_template("records/conflict.html", current=current, rows=rows, base=base, merged=merge), 409
+
+
+def _conflict_row(field: schema.Field, current: Record | None, mine: dict, typed: dict, merge: Any) -> dict:
+    """One field of the conflict page, and what "Save" sends back for it."""
+    theirs = current.values.get(field.name) if current else None
+    who = ""
+    if merge is not None:
+        who = "both" if field.name in merge.both else "you" if field.name in merge.mine else ""
+        who = who or ("they" if field.name in merge.theirs else "")
+    keep_theirs = merge is not None and who == "they"
+    return {
+        "field": field,
+        "opened": merge.base.get(field.name) if merge else None,
+        "theirs": theirs,
+        "mine": mine.get(field.name),
+        "who": who,
+        "mine_text": typed.get(field.name, ""),
+        "theirs_text": forms.text_of(field, theirs),
+        "send_text": forms.text_of(field, theirs) if keep_theirs or (merge and not who) else typed.get(field.name, ""),
+    }
 
 
 @bp.route("/<uuid:record_id>/delete", methods=["GET", "POST"])

@@ -13,7 +13,8 @@ from typing import Any
 
 from webapp.actors import Actor
 from webapp.dynamodb import QueryPage
-from webapp.records.model import RECENT_HISTORY, ListQuery, Page, Record, RecordNotFound
+from webapp.records import schema
+from webapp.records.model import RECENT_HISTORY, ListQuery, Page, Record, RecordNotFound, VersionConflict
 from webapp.records.store import record_store
 from webapp.services.events import record_changed
 
@@ -88,13 +89,17 @@ def view(actor: Actor, record_id: str) -> RecordView:
 
 def history(actor: Actor, record_id: str, size: int, start: dict | None = None) -> QueryPage:
     """A page of a record's whole history: one Query, whose entries also say whose record it is.
-    RecordNotFound for no such record, someone else's, or (for its owner, on the first page) a deleted one."""
+    RecordNotFound for no such record, someone else's, or (for anyone but an admin) a deleted one."""
     found = record_store().history_page(record_id, size, start)
     mine = viewer(actor)
     if not found.items or (mine is not None and found.items[0].get("owner") != mine):
         raise RecordNotFound(record_id)
-    if mine is not None and start is None and found.items[0].get("action") == "delete":
-        raise RecordNotFound(record_id)  # deleted: gone for its owner as its page is (admins see it, to restore)
+    if mine is not None:
+        # Deleted: gone for its owner as its page is (admins see it, to restore it). The first page starts
+        # with the delete entry; a later page (an old "older entries" link) asks the record itself.
+        deleted = found.items[0].get("action") == "delete" if start is None else not record_store().exists(record_id)
+        if deleted:
+            raise RecordNotFound(record_id)
     return found
 
 
@@ -109,12 +114,74 @@ def create(actor: Actor, values: dict[str, Any], record_id: str) -> Record:
     return record_store().create(actor.sub, actor.email, actor.audit(), values, record_id)
 
 
-def update(actor: Actor, record: Record, values: dict[str, Any], expected_version: int) -> Record:
-    """Save ``values`` over ``record`` (as read for this actor) if it is still at ``expected_version``;
-    VersionConflict otherwise."""
-    updated = record_store().update(record, actor.audit(), values, expected_version)
-    record_changed(updated, "update", actor)
-    return updated
+MERGE_ATTEMPTS = 3  # a merged save that is itself overtaken is merged again, this many times in all
+
+
+class MergeConflict(VersionConflict):
+    """Both this save and one made since the form was opened changed the same field to different values.
+
+    ``current`` is the record now; ``base`` the values the form was opened with; ``mine`` and ``theirs`` the
+    fields each side changed; ``both`` those changed on both sides (each needs a decision).
+    """
+
+    def __init__(self, current: Record, base: dict[str, Any], mine: set[str], theirs: set[str], both: set[str]):
+        super().__init__(current)
+        self.current: Record = current
+        self.base, self.mine, self.theirs, self.both = base, mine, theirs, both
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A saved change; ``kept_theirs`` names the fields someone else changed meanwhile, kept beside this save."""
+
+    record: Record
+    kept_theirs: tuple[str, ...] = ()
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
+    return {f.name for f in schema.FIELDS if not schema.same(f, before.get(f.name), after.get(f.name))}
+
+
+def merge(base: dict[str, Any], mine: dict[str, Any], current: Record) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The three-way merge of a save made on a stale version: apply only the fields this save changed (from
+    ``base``, the values it was opened with) to the record as it is now. MergeConflict when a field was
+    changed on both sides to different values."""
+    my_fields, their_fields = changed_fields(base, mine), changed_fields(base, current.values)
+    both = {name for name in my_fields & their_fields if name in changed_fields(mine, current.values)}
+    if both:
+        raise MergeConflict(current, base, my_fields, their_fields, both)
+    merged = dict(current.values) | {name: mine.get(name) for name in my_fields}
+    kept = tuple(f.name for f in schema.FIELDS if f.name in their_fields - my_fields)
+    return merged, kept
+
+
+def update(
+    actor: Actor, record: Record, values: dict[str, Any], expected_version: int, base: dict[str, Any] | None = None
+) -> Saved:
+    """Save ``values`` over ``record`` (as read for this actor) if it is still at ``expected_version``.
+
+    When it is not, and the save says what it was opened with (``base``), only the fields this save changed
+    are applied to the record as it is now, keeping the other save's changes (``Saved.kept_theirs``); a field
+    both changed is a MergeConflict. Without ``base``, a stale save is a VersionConflict.
+    """
+    current = record
+    for _ in range(MERGE_ATTEMPTS):
+        if current.version == expected_version:
+            to_save, kept = values, ()
+        elif base is None:
+            raise VersionConflict(current)
+        else:
+            to_save, kept = merge(base, values, current)
+        try:
+            updated = record_store().update(current, actor.audit(), to_save, current.version)
+        except VersionConflict as conflict:
+            if conflict.current is None or base is None:
+                raise
+            current = conflict.current  # overtaken between reading and writing: merge onto that one
+            continue
+        record_changed(updated, "update", actor)
+        return Saved(updated, kept)
+    raise VersionConflict(current)
 
 
 def delete(actor: Actor, record: Record, expected_version: int) -> None:
@@ -138,9 +205,15 @@ class Dashboard:
 
 
 def dashboard(actor: Actor) -> Dashboard:
-    """Records per status and the newest activity, the actor's own or (for an admin) everyone's."""
+    """Records per status and the newest activity, the actor's own or (for an admin) everyone's; each entry
+    carries its record's title now (``current_title``, None once the record is deleted). Three reads: the
+    counters, the activity, and one BatchGetItem of the records it names."""
     scope = viewer(actor)
-    return Dashboard(record_store().counts(scope), record_store().activity(scope))
+    activity = record_store().activity(scope)
+    current = record_store().titles({entry["record_id"] for entry in activity if entry.get("record_id")})
+    for entry in activity:  # one record changed three times is one record: named by its title now
+        entry["current_title"] = current.get(entry.get("record_id", ""))
+    return Dashboard(record_store().counts(scope), activity)
 
 
 def owned_by(sub: str) -> int:

@@ -7,6 +7,7 @@ shows: the change at Cognito first, then the app's sessions, then the notificati
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from webapp.actors import ADMIN_GROUP, Actor
 from webapp.audit import audit_log
 from webapp.cognito import Cognito, CognitoError, PoolUser, cognito
 from webapp.dynamodb import DynamoUnavailable
+from webapp.locks import LockBusy, locks
 from webapp.services import subscriptions
 from webapp.services.sessions import end_app_sessions, sign_out_everywhere
 from webapp.sns import SnsError
@@ -122,8 +124,25 @@ class Outcome:
         return self.level != "error"
 
 
+BUSY = "Another admin is changing the admin group right now; nothing was changed. Please try again."
+
+
 def act(actor: Actor, action: Action, user: PoolUser) -> Outcome:
-    """Do ``action`` to ``user`` within its guardrails; every outcome is recorded in the audit log."""
+    """Do ``action`` to ``user`` within its guardrails; every outcome is recorded in the audit log.
+
+    An action that could leave no admin (disable, demote or delete an admin) holds the admin group's lock
+    from its check to its change, so two admins demoting each other at once cannot both pass the check.
+    """
+    guarded = action.not_on_last_admin and ADMIN_GROUP in user.groups
+    try:
+        with locks().hold("group#admin") if guarded else contextlib.nullcontext():
+            return _act(actor, action, user)
+    except LockBusy:
+        audit_log().record(actor.audit(), f"user.{action.name}", target_of(user), "refused", "admin group busy")
+        return Outcome("error", BUSY)
+
+
+def _act(actor: Actor, action: Action, user: PoolUser) -> Outcome:
     log = audit_log()
     event, target = f"user.{action.name}", target_of(user)
     try:
@@ -137,9 +156,8 @@ def act(actor: Actor, action: Action, user: PoolUser) -> Outcome:
         return Outcome("error", cognito_message(error))
     except DynamoUnavailable:  # the change itself was made; ending their sessions could not follow yet
         log.record(actor.audit(), event, target, "done; sessions: not ended (DynamoDB busy)")
-        return Outcome(
-            "warning", f"{action.done} {user.email}, but their open sessions could not be ended yet: try again."
-        )
+        message = f"{action.done} {user.email}, but their open sessions could not be ended yet: try again."
+        return Outcome("warning", message)
     except SnsError as error:  # the change itself was made; their notifications could not follow it yet
         log.record(actor.audit(), event, target, f"done; notifications: {error.code}")
         message = f"{action.done} {user.email}, but their notification settings could not be updated ({error.code})."
