@@ -69,6 +69,46 @@ def test_bad_input_is_explained_next_to_the_field_and_nothing_typed_is_lost(page
     assert_accessible(page)
 
 
+def test_an_amount_typed_with_a_decimal_comma_is_read_as_typed(page, stack):
+    """Typed with the keyboard, as a person in Berlin or Paris would: it used to be stored as 1,250.00."""
+    signed_in_user(page, stack)
+    page.goto("/records/new")
+    fill_record(page, "Lunch")
+    amount = page.get_by_label("Amount")
+    amount.click()
+    page.keyboard.type("12,50")
+    expect(amount).to_have_value("12,50")  # a text input keeps what was typed (a number input dropped the comma)
+    page.get_by_role("button", name="Create record").click()
+    expect(page.get_by_test_id("value-amount")).to_have_text("12.50")
+    page.get_by_role("link", name="Edit").click()
+    expect(page.get_by_label("Amount")).to_have_value("12.50")  # the field shows its decimal places
+    page.get_by_label("Amount").fill("")
+    page.get_by_label("Amount").press_sequentially("1,234")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#amount-error")).to_contain_text("“1,234” could mean 1,234 or 1.234.")
+    expect(page.get_by_label("Amount")).to_have_value("1,234")
+    assert_accessible(page)
+
+
+def test_two_browsers_changing_different_fields_keep_both_changes(page, second_page, stack):
+    email, _ = signed_in_user(page, stack)
+    page.goto("/records/new")
+    fill_record(page, "Budget", amount="1500")
+    page.get_by_role("button", name="Create record").click()
+    record_url = page.url
+    second_page.goto(f"{record_url}/edit")
+    sign_in(second_page, email, PASSWORD)
+    page.goto(f"{record_url}/edit")
+    page.get_by_label("Amount").fill("1600")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_test_id("value-amount")).to_have_text("1,600.00")
+    second_page.get_by_label("Title").fill("Budget 2027")  # opened before the amount changed
+    second_page.get_by_role("button", name="Save changes").click()
+    expect(second_page.get_by_role("heading", name="Budget 2027")).to_be_visible()
+    expect(second_page.get_by_role("alert").filter(has_text="Someone else changed Amount")).to_be_visible()
+    expect(second_page.get_by_test_id("value-amount")).to_have_text("1,600.00")
+
+
 def test_a_conflicting_edit_from_a_second_browser_shows_both_and_loses_nothing(page, second_page, stack):
     email, _ = signed_in_user(page, stack)
     page.goto("/records/new")
@@ -90,6 +130,8 @@ def test_a_conflicting_edit_from_a_second_browser_shows_both_and_loses_nothing(p
     expect(second_page.get_by_test_id("mine-title")).to_have_text("Plan B")
     expect(second_page.get_by_test_id("mine-notes")).to_have_text("Typed in the second browser")
     assert_accessible(second_page)
+    expect(second_page.get_by_test_id("who-title")).to_have_text("Both changed")
+    expect(second_page.get_by_test_id("who-notes")).to_have_text("You changed")
     second_page.get_by_role("button", name="Save mine on top").click()
     expect(second_page.get_by_role("heading", name="Plan B")).to_be_visible()
     expect(second_page.get_by_test_id("value-version")).to_have_text("3")
