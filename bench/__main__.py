@@ -100,7 +100,7 @@ def measure_all(stack: Any, task_root: Path, runtime: Path, args: argparse.Names
     import floor_handler
 
     from bench.stack import SECRET_PARAMETER
-    from tests.helpers import ADMIN, ADMIN_PASSWORD, USER, USER_PASSWORD, signed_in
+    from tests.support.forms import ADMIN, ADMIN_PASSWORD, USER, USER_PASSWORD, signed_in
     from webapp import create_app
 
     app = create_app()
@@ -139,7 +139,7 @@ def sid(client: Any) -> str:
 def measure_scale(stack: Any, app: Any, log: Any, user: Any, cookie: str, args: argparse.Namespace) -> dict:
     """The list page's items read and the CSV export's peak memory, on a small and on a large table."""
     from localaws.seed import SAMPLE_RECORDS
-    from tests.helpers import USER
+    from tests.support.forms import USER
 
     client = stack.session.client("dynamodb")
     table = app.config["RECORDS_TABLE"]

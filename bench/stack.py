@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
-import subprocess
+import signal
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from typing import Any
 
 from localaws import seed
 from localaws import stack as localstack
+from localaws.processes import free_port, serving
 
 SECRET_PARAMETER = "/webapp/bench/secret-key"
 
@@ -28,34 +27,13 @@ class Stack:
     subs: dict[str, str]  # seed accounts' sub by email
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for(port: int, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"the emulator did not listen on port {port} within {seconds} s")
-
-
 @contextmanager
 def emulator() -> Iterator[str]:
     """moto's server in its own process: its CPU time and memory never count as the app's."""
     port = free_port()
     command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(port)
+    with serving("the emulator", command, port, stop=signal.SIGTERM, seconds=20):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @contextmanager

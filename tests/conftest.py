@@ -1,42 +1,24 @@
-"""Shared fixtures: fake AWS credentials, an emulated AWS account, the app and its test client."""
+"""Shared fixtures: fake AWS credentials, an emulated AWS account per test, the app and its test client.
+
+The account is built by tests/support/stack.py, the one builder the module-wide and subprocess stacks use too.
+"""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.helpers import HostedLoginBrowser
+from tests.support import stack
+from tests.support.forms import HostedLoginBrowser
 from webapp import create_app
 
-# Nothing in the suite may reach a real AWS account: fake credentials and a fixed region for every test.
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_SECURITY_TOKEN="testing",
-    AWS_SESSION_TOKEN="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_REGION="us-east-1",
-)
-for variable in [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL")]:
-    del os.environ[variable]
-
-TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hmac"
-APP_URL = "http://localhost"
+stack.use_fake_credentials()
 
 
 @pytest.fixture
 def aws():
     """A fresh emulated AWS account (moto's mock_aws) provisioned exactly as the local stack does it."""
-    import boto3
-    from moto import mock_aws
-
-    from localaws.provision import provision
-
-    with mock_aws():
-        session = boto3.session.Session(region_name="us-east-1")
-        settings = provision(session, APP_URL)
-        yield {"session": session, **settings}
+    with stack.emulated_account() as account:
+        yield account
 
 
 @pytest.fixture
@@ -49,36 +31,15 @@ def accounts(aws):
 
 @pytest.fixture
 def hosted_login(aws):
-    """The local stack's hosted-login stand-in, served on a free loopback port inside the emulated account.
-
-    Under mock_aws no HTTP endpoint serves the pool's public keys, so the same server serves them at /jwks.
-    """
-    import json
-    import threading
-
-    from moto.utilities.utils import load_resource
-    from werkzeug.middleware.dispatcher import DispatcherMiddleware
-    from werkzeug.serving import make_server
-    from werkzeug.wrappers import Response
-
-    from localaws.hosted_login import create_app as create_hosted_login
-
-    jwks = Response(json.dumps(load_resource("cognitoidp/resources/jwks-public.json")), mimetype="application/json")
-    stand_in = create_hosted_login(aws["session"], aws["COGNITO_USER_POOL_ID"])
-    server = make_server("127.0.0.1", 0, DispatcherMiddleware(stand_in, {"/jwks": jwks}), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    domain = f"http://127.0.0.1:{server.server_port}"
-    yield {"COGNITO_DOMAIN": domain, "COGNITO_JWKS_URL": f"{domain}/jwks"}
-    server.shutdown()
-    server.server_close()
+    """The hosted-login stand-in on a free loopback port inside the emulated account (it serves /jwks too)."""
+    with stack.hosted_login(aws["session"], aws["COGNITO_USER_POOL_ID"]) as settings:
+        yield settings
 
 
 @pytest.fixture
 def app(aws, hosted_login):
     """The app, configured for the emulated account and the hosted-login stand-in."""
-    settings = {key: value for key, value in aws.items() if key != "session"}
-    return create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, **settings, **hosted_login})
+    return create_app(stack.app_config(aws, hosted_login))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import local_stack
+from tests.support.stack import local_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -34,8 +34,8 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    """The local stack for the whole session (tests/local_stack.py)."""
-    with local_stack.running(tmp_path_factory.mktemp("stack")) as running:
+    """The local stack for the whole session (tests/support/stack.py)."""
+    with local_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
 
 

@@ -13,7 +13,7 @@ from moto import mock_aws
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
 from tests.deploy.stack import deploy
-from tests.helpers import HostedLoginBrowser
+from tests.support.forms import HostedLoginBrowser
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 NOT_AUTHORIZED_BY_IAM = {("cognito-idp", "GlobalSignOut")}  # authorized by the user's access token instead
@@ -128,8 +128,8 @@ def recorded_calls(package):
     from werkzeug.serving import make_server
 
     from localaws.hosted_login import create_app as create_hosted_login
-    from tests.functional.test_records import GOOD, edit_form, new_form
-    from tests.helpers import csrf, hidden
+    from tests.support.forms import csrf, hidden
+    from tests.support.records import GOOD, edit_form, new_form
     from webapp import create_app
 
     with mock_aws():

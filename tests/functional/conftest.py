@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.helpers import ADMIN, ADMIN_PASSWORD, USER, USER_PASSWORD, signed_in
+from tests.support.forms import ADMIN, ADMIN_PASSWORD, USER, USER_PASSWORD, signed_in
 
 
 @pytest.fixture

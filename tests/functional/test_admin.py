@@ -6,8 +6,8 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.functional.test_records import create as create_record
-from tests.helpers import ADMIN, USER, USER_PASSWORD, csrf, hidden, signed_in
+from tests.support.forms import ADMIN, USER, USER_PASSWORD, csrf, hidden, signed_in
+from tests.support.records import create as create_record
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.helpers import csrf
+from tests.support.forms import csrf
 from webapp.auth import attempts
 from webapp.sessions import COOKIE_NAME, hash_id
 
@@ -242,7 +242,7 @@ def test_sign_out_needs_a_csrf(visitor, accounts, client):
 
 
 def test_sign_out_everywhere_ends_every_session_of_the_user(visitor, accounts, app, aws):
-    from tests.helpers import HostedLoginBrowser
+    from tests.support.forms import HostedLoginBrowser
 
     other_device = HostedLoginBrowser(app.test_client())
     other_device.sign_in(USER, USER_PASSWORD)
@@ -349,7 +349,7 @@ def test_a_cognito_outage_during_renewal_is_a_503_and_keeps_the_session(visitor,
 
 
 def test_after_sign_out_everywhere_the_hosted_session_cannot_sign_another_device_back_in(visitor, accounts, app, aws):
-    from tests.helpers import HostedLoginBrowser
+    from tests.support.forms import HostedLoginBrowser
 
     other_device = HostedLoginBrowser(app.test_client())
     other_device.sign_in(USER, USER_PASSWORD)

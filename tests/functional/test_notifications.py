@@ -6,9 +6,9 @@ from botocore.exceptions import ClientError
 
 from localaws import outbox
 from tests.functional.test_admin import username_of
-from tests.functional.test_records import create as create_record
-from tests.functional.test_records import edit_form
-from tests.helpers import USER, csrf, hidden
+from tests.support.forms import USER, csrf, hidden
+from tests.support.records import create as create_record
+from tests.support.records import edit_form
 
 
 def sns_backend():
@@ -285,7 +285,7 @@ def test_deleting_a_user_removes_their_subscriptions_so_the_address_is_free_agai
     cognito.admin_set_user_password(
         UserPoolId=aws["COGNITO_USER_POOL_ID"], Username=USER, Password="User-Passw0rd", Permanent=True
     )
-    from tests.helpers import signed_in
+    from tests.support.forms import signed_in
 
     again = signed_in(app, USER, "User-Passw0rd")
     assert subscribe(again, "email", "user@example.com").status_code == 302

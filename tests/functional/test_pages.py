@@ -86,7 +86,7 @@ def test_a_post_without_a_csrf_token_is_refused(app):
 
 
 def test_a_form_sent_after_the_session_ended_says_so_and_offers_to_sign_in(user, app):
-    from tests.helpers import csrf
+    from tests.support.forms import csrf
 
     token = csrf(user)
     with app.app_context():

@@ -3,7 +3,8 @@ only what this user changed (a three-way merge); only a field both changed needs
 
 import re
 
-from tests.helpers import hidden
+from tests.support.forms import hidden
+from tests.support.records import create
 
 GOOD = {
     "title": "Quarterly invoice",
@@ -13,14 +14,6 @@ GOOD = {
     "notes": "Check totals",
     "tags": "finance",
 }
-
-
-def create(client) -> str:
-    page = client.get("/records/new").get_data(as_text=True)
-    form = {"csrf_token": hidden(page, "csrf_token"), "submission_id": hidden(page, "submission_id")} | GOOD
-    response = client.post("/records/new", data=form)
-    assert response.status_code == 302
-    return response.location.rsplit("/", 1)[1]
 
 
 def opened(client, record_id: str) -> dict:
@@ -39,7 +32,7 @@ def shown(client, record_id: str, field: str) -> str:
 
 
 def test_a_stale_save_that_changed_other_fields_keeps_both_changes_and_says_so(user, admin):
-    record_id = create(user)
+    record_id = create(user, GOOD)
     tab_b = opened(user, record_id)  # opened first, saved last
     tab_a = opened(admin, record_id)
     assert admin.post(f"/records/{record_id}/edit", data=tab_a | {"amount": "1600.00"}).status_code == 302
@@ -53,7 +46,7 @@ def test_a_stale_save_that_changed_other_fields_keeps_both_changes_and_says_so(u
 
 
 def test_the_history_shows_what_each_save_really_changed(user, admin):
-    record_id = create(user)
+    record_id = create(user, GOOD)
     tab_b = opened(user, record_id)
     admin.post(f"/records/{record_id}/edit", data=opened(admin, record_id) | {"amount": "1600.00"})
     user.post(f"/records/{record_id}/edit", data=tab_b | {"title": "Renamed"})
@@ -64,7 +57,7 @@ def test_the_history_shows_what_each_save_really_changed(user, admin):
 
 
 def test_a_field_changed_on_both_sides_asks_and_labels_every_row(user, admin):
-    record_id = create(user)
+    record_id = create(user, GOOD)
     tab_b = opened(user, record_id)
     tab_a = opened(admin, record_id) | {"title": "Their title", "amount": "1600.00"}
     admin.post(f"/records/{record_id}/edit", data=tab_a)
@@ -87,7 +80,7 @@ def test_a_field_changed_on_both_sides_asks_and_labels_every_row(user, admin):
 
 
 def test_choosing_theirs_for_a_field_both_changed_keeps_theirs(user, admin):
-    record_id = create(user)
+    record_id = create(user, GOOD)
     tab_b = opened(user, record_id)
     admin.post(f"/records/{record_id}/edit", data=opened(admin, record_id) | {"title": "Their title"})
     html = user.post(f"/records/{record_id}/edit", data=tab_b | {"title": "My title"}).get_data(as_text=True)
@@ -97,19 +90,19 @@ def test_choosing_theirs_for_a_field_both_changed_keeps_theirs(user, admin):
 
 
 def test_the_same_change_made_on_both_sides_is_no_conflict(user, admin):
-    record_id = create(user)
+    record_id = create(user, GOOD)
     tab_b = opened(user, record_id)
     admin.post(f"/records/{record_id}/edit", data=opened(admin, record_id) | {"status": "done"})
     assert user.post(f"/records/{record_id}/edit", data=tab_b | {"status": "done"}).status_code == 302
 
 
 def test_a_forged_opened_with_value_is_refused(user):
-    record_id = create(user)
+    record_id = create(user, GOOD)
     form = opened(user, record_id) | {"base": "forged"}
     assert user.post(f"/records/{record_id}/edit", data=form).status_code == 400
 
 
 def test_an_opened_with_value_of_another_record_is_refused(user):
-    first, second = create(user), create(user)
+    first, second = create(user, GOOD), create(user, GOOD)
     form = opened(user, first)
     assert user.post(f"/records/{second}/edit", data=form | {"version": "1"}).status_code == 400

@@ -5,33 +5,9 @@ import uuid
 
 import pytest
 
-from tests.helpers import ADMIN, ADMIN_PASSWORD, USER, HostedLoginBrowser, hidden
+from tests.support.forms import ADMIN, ADMIN_PASSWORD, USER, HostedLoginBrowser, hidden
+from tests.support.records import GOOD, create, edit_form, new_form
 from webapp.errors import MESSAGES
-
-GOOD = {
-    "title": "Quarterly invoice",
-    "status": "open",
-    "amount": "1250.40",
-    "due": "2027-01-31",
-    "notes": "Check totals",
-    "tags": "finance, Q1",
-}
-
-
-def new_form(client):
-    page = client.get("/records/new").get_data(as_text=True)
-    return {"csrf_token": hidden(page, "csrf_token"), "submission_id": hidden(page, "submission_id")}
-
-
-def create(client, **changes):
-    response = client.post("/records/new", data=new_form(client) | GOOD | changes)
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    return response.location.rsplit("/", 1)[1]
-
-
-def edit_form(client, record_id):
-    page = client.get(f"/records/{record_id}/edit").get_data(as_text=True)
-    return {"csrf_token": hidden(page, "csrf_token"), "version": hidden(page, "version")}
 
 
 def record_count(aws):

@@ -2,17 +2,10 @@
 
 import re
 
-from tests.helpers import hidden
+from tests.support.forms import hidden
+from tests.support.records import create, delete_form
 
 GOOD = {"title": "Kept", "status": "open", "amount": "1.00", "due": "", "notes": "", "tags": ""}
-
-
-def create(client, title: str) -> str:
-    page = client.get("/records/new").get_data(as_text=True)
-    form = {"csrf_token": hidden(page, "csrf_token"), "submission_id": hidden(page, "submission_id")}
-    response = client.post("/records/new", data=form | GOOD | {"title": title})
-    assert response.status_code == 302
-    return response.location.rsplit("/", 1)[1]
 
 
 def edit(client, record_id: str, **changes) -> None:
@@ -22,13 +15,11 @@ def edit(client, record_id: str, **changes) -> None:
 
 
 def delete(client, record_id: str) -> None:
-    page = client.get(f"/records/{record_id}/delete").get_data(as_text=True)
-    form = {"csrf_token": hidden(page, "csrf_token"), "version": hidden(page, "version")}
-    assert client.post(f"/records/{record_id}/delete", data=form).status_code == 302
+    assert client.post(f"/records/{record_id}/delete", data=delete_form(client, record_id)).status_code == 302
 
 
 def test_a_saved_older_history_link_shows_nothing_of_a_deleted_record_to_its_owner(user, admin):
-    record_id = create(user, "Secret plan")
+    record_id = create(user, GOOD, title="Secret plan")
     for n in range(21):  # one more than a history page holds
         edit(user, record_id, notes=f"Draft {n}")
     first = user.get(f"/records/{record_id}/history").get_data(as_text=True)
@@ -41,9 +32,9 @@ def test_a_saved_older_history_link_shows_nothing_of_a_deleted_record_to_its_own
 
 
 def test_the_dashboard_names_a_record_by_its_title_now_and_links_only_what_exists(user):
-    renamed = create(user, "Old name")
+    renamed = create(user, GOOD, title="Old name")
     edit(user, renamed, title="New name")
-    gone = create(user, "Gone soon")
+    gone = create(user, GOOD, title="Gone soon")
     delete(user, gone)
     activity = user.get("/").get_data(as_text=True)
     activity = activity[activity.index('data-testid="activity"') :]

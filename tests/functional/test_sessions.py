@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.helpers import HostedLoginBrowser, csrf
+from tests.support.forms import HostedLoginBrowser, csrf
 from webapp.services import subscriptions
 from webapp.sessions import session_store
 

@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.conftest import APP_URL
+from tests.support.stack import APP_URL
 
 CALLBACK = f"{APP_URL}/auth/callback"
 

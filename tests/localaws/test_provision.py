@@ -8,7 +8,7 @@ import pytest
 
 from localaws import resources, seed
 from localaws.provision import provision
-from tests.conftest import APP_URL
+from tests.support.stack import APP_URL
 
 
 def sign_in(cognito, settings, email, password):

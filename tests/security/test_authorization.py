@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.functional.test_records import GOOD, create, new_form
-from tests.helpers import ADMIN, ADMIN_PASSWORD, USER, USER_PASSWORD, csrf, hidden, signed_in
+from tests.support.forms import ADMIN, ADMIN_PASSWORD, USER, USER_PASSWORD, csrf, hidden, signed_in
+from tests.support.records import GOOD, create, new_form
 
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any signed-in user

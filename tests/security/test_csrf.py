@@ -19,8 +19,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from tests.helpers import ADMIN, ADMIN_PASSWORD, USER, USER_PASSWORD, csrf, signed_in
 from tests.security.test_authorization import Stage, Visitor, routes, send, send_id, watching_csrf
+from tests.support.forms import ADMIN, ADMIN_PASSWORD, USER, USER_PASSWORD, csrf, signed_in
 
 SESSION_ACTIVITY = {"last_seen", "expires_at"}  # all SessionStore.touch writes
 READS = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "AdminGet", "AdminList")

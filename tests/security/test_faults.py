@@ -29,7 +29,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from localaws import outbox
-from tests.helpers import ADMIN, ADMIN_PASSWORD, USER, USER_PASSWORD, HostedLoginBrowser, csrf, hidden, signed_in
+from tests.support.forms import ADMIN, ADMIN_PASSWORD, USER, USER_PASSWORD, HostedLoginBrowser, csrf, hidden, signed_in
 from webapp.aws import CLIENT_CONFIG
 from webapp.records.store import TRANSACTION_ATTEMPTS
 

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.utilities.utils import load_resource
 
-from tests.helpers import USER, USER_PASSWORD
+from tests.support.forms import USER, USER_PASSWORD
 from webapp.auth.oauth import HostedLogin
 
 ATTACKER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -104,7 +104,7 @@ def test_a_forged_id_token_at_the_callback_is_refused_and_signs_nobody_in(
 def test_a_replayed_code_cannot_sign_in_a_second_browser(visitor, accounts, app, caplog):
     from urllib.parse import parse_qsl, urlencode, urlsplit
 
-    from tests.helpers import HostedLoginBrowser
+    from tests.support.forms import HostedLoginBrowser
 
     params = visitor.start()
     location = visitor.submit_password(params, USER, USER_PASSWORD).headers["Location"]

@@ -10,7 +10,7 @@ or tampered tokens and cursors, huge page sizes), or a field left out. It checks
   SNS (published, texted, subscribed) and the Cognito pool hold exactly what they held before;
 - an accepted input round-trips: what was stored is what the input means, and the pages show it.
 
-The app, the emulated account and the signed-in clients are built once per module (tests/security/stack.py);
+The app, the emulated account and the signed-in clients are built once per module (tests/support/stack.py);
 hypothesis is derandomized and keeps no example database, so every run tries the same examples.
 """
 
@@ -30,20 +30,10 @@ from hypothesis import strategies as st
 from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
 from markupsafe import escape
 
-from tests.helpers import ADMIN, USER
-from tests.security.stack import (
-    POST_ROUTES,
-    Stack,
-    assert_error_page,
-    encoded,
-    get,
-    post,
-    received,
-    running_stack,
-    sns_backend,
-    stored,
-    written,
-)
+from tests.support.forms import ADMIN, USER
+from tests.support.sending import POST_ROUTES, assert_error_page, encoded, get, post, received
+from tests.support.stack import Stack, running_stack
+from tests.support.state import sns_backend, stored, written
 from webapp.records import schema
 from webapp.sns import mask
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
-from tests.helpers import ADMIN, USER, USER_PASSWORD, hidden
+from tests.support.forms import ADMIN, USER, USER_PASSWORD, hidden
 
 
 def get_routes(app, record_id: str) -> list[str]:
@@ -89,7 +89,7 @@ def cookie_flags(response, name: str) -> list[str]:
 
 
 def test_the_session_cookie_is_httponly_secure_over_https_samesite_lax_and_holds_no_token(app, accounts):
-    from tests.helpers import csrf, signed_in
+    from tests.support.forms import csrf, signed_in
 
     client = signed_in(app, USER, USER_PASSWORD)
     response = client.post(
@@ -147,7 +147,7 @@ def test_next_never_sends_a_signed_in_visitor_off_site(user):
 
 
 def test_next_never_sends_anyone_off_site_after_signing_in(app, accounts):
-    from tests.helpers import HostedLoginBrowser
+    from tests.support.forms import HostedLoginBrowser
 
     landed = []
     for target in OFF_SITE:

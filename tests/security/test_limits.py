@@ -11,14 +11,9 @@ import pytest
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from tests.helpers import USER
-from tests.security.stack import POST_ROUTES, assert_error_page, form_body, get, post, running_stack, written
-
-
-@pytest.fixture(scope="module")
-def stack():
-    with running_stack() as running:
-        yield running
+from tests.support.forms import USER
+from tests.support.sending import POST_ROUTES, assert_error_page, form_body, get, post
+from tests.support.state import written
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,15 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from tests import local_stack
-from tests.local_stack import Stack
+from tests.support.stack import LocalStack, local_stack
 
 TIMEOUT = 30  # seconds for any one HTTP request: a hung server fails the request, never the whole run
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    """A local stack of the module's own (tests/local_stack.py)."""
-    with local_stack.running(tmp_path_factory.mktemp("stack")) as running:
+    """A local stack of the module's own (tests/support/stack.py)."""
+    with local_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
 
 
@@ -29,7 +28,7 @@ class Visitor:
     """One person's browser, as far as HTTP goes: the app's cookies in one session, the hosted login's in
     another (they are different sites), every request with a timeout and no redirect followed unasked."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
         self.app = requests.Session()
         self.login_site = requests.Session()

@@ -14,8 +14,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from tests.helpers import ADMIN, ADMIN_PASSWORD, USER, USER_PASSWORD, hidden
 from tests.stress.conftest import Visitor
+from tests.support.forms import ADMIN, ADMIN_PASSWORD, USER, USER_PASSWORD, hidden
 
 CLIENTS = 20
 ADMINS = 5  # of the CLIENTS: an admin's edit of the user's record also runs the notification path

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 
 import requests
 
-from tests.helpers import ADMIN, ADMIN_PASSWORD, hidden
-from tests.local_stack import ROOT, Stack
 from tests.stress.conftest import Visitor
+from tests.support.forms import ADMIN, ADMIN_PASSWORD, hidden
+from tests.support.stack import ROOT, LocalStack
 
 VIRTUAL_USERS = 8  # one admin, who sees (and sometimes edits) everyone's records; the others each their own
 DURATION = 30.0  # seconds of traffic
@@ -77,7 +77,7 @@ class Results:
 class VirtualUser:
     """One person: signs in, then browses and changes records until the run ends."""
 
-    def __init__(self, stack: Stack, results: Results, email: str, password: str, seed: int) -> None:
+    def __init__(self, stack: LocalStack, results: Results, email: str, password: str, seed: int) -> None:
         self.stack, self.results = stack, results
         self.email, self.password = email, password
         self.random = random.Random(seed)

@@ -8,8 +8,8 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.helpers import hidden
 from tests.stress.conftest import Visitor
+from tests.support.forms import hidden
 
 PASSWORD = "Races-Passw0rd"
 ROUNDS = 3
