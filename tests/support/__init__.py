@@ -5,5 +5,6 @@
 - ``forms``: the seed accounts, signing a test client in through the hosted login, reading a page's form back;
 - ``records``: a valid record form, and making a record through the pages;
 - ``state``: what the emulated account holds, read from moto directly;
-- ``sending``: what a browser or an attacker sends, surrogates included, and the error page that comes back.
+- ``sending``: what a browser or an attacker sends, surrogates included, and the error page that comes back;
+- ``faults``: the harness of the fault suites in tests/security/ (test_*_faults.py).
 """
