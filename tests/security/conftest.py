@@ -1,6 +1,6 @@
 """Security fixtures. Per test: the functional tests' signed-in clients (the seed user and the seed admin) and
 what the fault suites (test_*_faults.py) reach past the app with. Per module: one stack with both seed
-accounts signed in, for the tests that send hundreds of requests.
+accounts signed in, for the property suites (test_*_fuzzing.py) and the limits, which send hundreds of requests.
 """
 
 import types
@@ -8,6 +8,8 @@ import types
 import pytest
 
 from tests.functional.conftest import admin, user  # noqa: F401 (fixtures, re-exported for pytest)
+from tests.support.fuzzing import ROLES, client_of, submission
+from tests.support.sending import post
 from tests.support.stack import running_stack
 
 
@@ -16,6 +18,19 @@ def stack():
     """The emulated account, the hosted-login stand-in and the app for the whole module (tests/support/stack.py)."""
     with running_stack() as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def records(stack):
+    """A record of each seed account, for the edit, delete and history pages to work on."""
+    made = {}
+    for role in ROLES:
+        client = client_of(stack, role)
+        form = {"csrf_token": stack.csrf(client), "submission_id": submission(stack, role), "title": "Fuzzed"}
+        response = post(client, "/records/new", form | {"status": "open"})
+        assert response.status_code == 302
+        made[role] = response.location.rsplit("/", 1)[1]
+    return made
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ app's own AWS calls are recorded too, so that even a write that leaves no trace 
 sign-out at Cognito) is seen.
 
 The routes, their URL arguments and complete forms come from test_authorization: each refused POST is one
-that an allowed visitor's valid token would have carried through (test_authorization shows it does).
+that an allowed visitor's valid token would have carried through (test_authorization shows it does). Last, a
+property test tampers with the token itself, on every POST route (tests/support/sending.py's POST_ROUTES).
 """
 
 from __future__ import annotations
@@ -19,8 +20,15 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from itsdangerous import URLSafeTimedSerializer
+
 from tests.security.test_authorization import Stage, Visitor, routes, send, send_id, watching_csrf
 from tests.support.forms import ADMIN, ADMIN_PASSWORD, USER, USER_PASSWORD, csrf, signed_in
+from tests.support.fuzzing import client_of, fuzz, tampered_tokens
+from tests.support.sending import POST_ROUTES, post, received
+from tests.support.state import written
 
 SESSION_ACTIVITY = {"last_seen", "expires_at"}  # all SessionStore.touch writes
 READS = ("Get", "List", "Describe", "Query", "Scan", "BatchGet", "AdminGet", "AdminList")
@@ -326,3 +334,34 @@ def test_every_get_route_visited_by_an_admin_writes_nothing_but_their_session_ac
     with_every_get_touching_the_session(monkeypatch)
     failures = side_effects_of_every_get(app, aws, admin, stage)
     assert not failures, "\n".join(failures)
+
+
+# Every POST route, the token fuzzed: a forged one is refused and writes nothing (on the module's stack)
+
+
+def test_a_forged_csrf_token_is_refused_on_every_post_route_and_writes_nothing(stack, records):
+    pool = stack.settings["COGNITO_USER_POOL_ID"]
+    username = stack.session.client("cognito-idp").admin_get_user(UserPoolId=pool, Username=USER)["Username"]
+    real = stack.csrf(stack.user)
+    tokens = URLSafeTimedSerializer(stack.app.secret_key, salt="wtf-csrf-token")
+
+    def verifies(token: str | None) -> bool:
+        try:
+            return token is not None and tokens.loads(received(token)) == tokens.loads(real)
+        except Exception:
+            return False
+
+    @fuzz(40)
+    @given(route=st.sampled_from(POST_ROUTES), token=st.none() | tampered_tokens(real))
+    def check(route, token):
+        assume(not verifies(token))  # the same token spelled another way (signatures are malleable)
+        role, path = route
+        path = path.format(record=records["user"], username=username)
+        before = written(stack)
+        fields = {"title": "Forged", "status": "open", "email": "forged@example.com", "protocol": "email"}
+        response = post(client_of(stack, role), path, fields | ({"csrf_token": token} if token is not None else {}))
+        assert response.status_code == 400, (path, response.status_code)
+        assert 'class="navbar' in response.get_data(as_text=True)  # an error page in the layout
+        assert written(stack) == before
+
+    check()

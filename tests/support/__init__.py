@@ -6,5 +6,6 @@
 - ``records``: a valid record form, and making a record through the pages;
 - ``state``: what the emulated account holds, read from moto directly;
 - ``sending``: what a browser or an attacker sends, surrogates included, and the error page that comes back;
-- ``faults``: the harness of the fault suites in tests/security/ (test_*_faults.py).
+- ``faults`` and ``fuzzing``: the harnesses of the fault and the property suites in tests/security/
+  (test_*_faults.py, test_*_fuzzing.py).
 """
