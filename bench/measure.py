@@ -39,6 +39,7 @@ def event(path: str, cookie: str = "") -> dict[str, Any]:
         "multiValueQueryStringParameters": {key: [v for k, v in query if k == key] for key, _ in query} or None,
         "pathParameters": {"proxy": parts.path.lstrip("/")},
         "requestContext": {
+            "apiId": "abc123",
             "stage": "dev",
             "path": f"/dev{parts.path}",
             "httpMethod": "GET",
@@ -54,9 +55,9 @@ def event(path: str, cookie: str = "") -> dict[str, Any]:
 # 1. Cold start ------------------------------------------------------------------------------------------
 
 FIRST_EVENT = """
-import json, sys, time
+import importlib, json, sys, time
 start = time.perf_counter()
-handler = __import__(sys.argv[1]).handler
+handler = importlib.import_module(sys.argv[1]).handler
 answer = handler(json.loads(sys.argv[2]), None)
 print(json.dumps({"seconds": time.perf_counter() - start, "status": answer["statusCode"]}))
 """
@@ -85,7 +86,7 @@ def cold_start(task_root: Path, runtime: Path, env: dict[str, str], calls: list,
     floor_path = [FLOOR_DIR, task_root, runtime]
     calls_env = env | {"FLOOR_CALLS": json.dumps(calls)}
     for _ in range(runs):
-        app.append(first_answer("wsgi_handler", [task_root, runtime], env, task_root))
+        app.append(first_answer("webapp.lambda_handler", [task_root, runtime], env, task_root))
         floor.append(first_answer("floor_handler", floor_path, env, FLOOR_DIR))
         floor_calls.append(first_answer("floor_handler", floor_path, calls_env, FLOOR_DIR))
     return {

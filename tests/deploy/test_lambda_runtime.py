@@ -1,6 +1,7 @@
-"""The packaged zip, run for real under awslambdaric (Lambda's runtime interface client), answers API
-Gateway REST events as it will on Lambda: pages, redirects and links under the /dev stage prefix,
-binary files, the sign-in redirect with its cookie."""
+"""The packaged zip, run for real under awslambdaric (Lambda's runtime interface client) with the handler
+serverless.yml names, answers API Gateway REST events as it will on Lambda: pages, redirects and links under
+the /dev stage prefix, binary files, the sign-in redirect with its cookie. Any other invocation, such as
+serverless-wsgi's direct-invoke commands, is refused with a log line and runs nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -16,10 +18,11 @@ from bench.package import runtime_provided
 from tests.deploy.runtime_api import RuntimeApi
 
 HOST = "abc123.execute-api.us-east-1.amazonaws.com"
+HANDLER = "webapp.lambda_handler.handler"  # serverless.yml's functions.web.handler (test_package checks it)
 
 
 def event(path: str, method: str = "GET", cookie: str = "") -> dict:
-    """An API Gateway REST (payload 1.0) proxy event for the dev stage."""
+    """An API Gateway REST (payload 1.0) proxy event for the dev stage, as API Gateway sends it."""
     headers = {"Host": HOST, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443", "Accept": "text/html"}
     if cookie:
         headers["Cookie"] = cookie
@@ -32,13 +35,23 @@ def event(path: str, method: str = "GET", cookie: str = "") -> dict:
         "queryStringParameters": None,
         "multiValueQueryStringParameters": None,
         "pathParameters": {"proxy": path.lstrip("/")} if path != "/" else None,
+        "stageVariables": None,
         "requestContext": {
-            "stage": "dev",
-            "path": f"/dev{path}",
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": HOST,
+            "domainPrefix": "abc123",
+            "extendedRequestId": "KxYz1FgCoAMEbPw=",
             "httpMethod": method,
-            "requestId": "r1",
-            "identity": {"sourceIp": "203.0.113.9"},
-            "resourcePath": "/{proxy+}",
+            "identity": {"sourceIp": "203.0.113.9", "userAgent": "Mozilla/5.0"},
+            "path": f"/dev{path}",
+            "protocol": "HTTP/1.1",
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "requestTime": "30/Nov/2026:11:00:00 +0000",
+            "requestTimeEpoch": 1796036400000,
+            "resourceId": "abcdef",
+            "resourcePath": "/{proxy+}" if path != "/" else "/",
+            "stage": "dev",
         },
         "body": None,
         "isBase64Encoded": False,
@@ -46,6 +59,7 @@ def event(path: str, method: str = "GET", cookie: str = "") -> dict:
 
 
 def start_function(package, tmp_path, extra_env: dict[str, str]) -> tuple[subprocess.Popen, RuntimeApi]:
+    """The zip's handler under awslambdaric, its log (stdout and stderr) written to tmp_path / "log"."""
     task_root = tmp_path / "task"
     with zipfile.ZipFile(package.zip_path) as archive:
         archive.extractall(task_root)
@@ -54,7 +68,7 @@ def start_function(package, tmp_path, extra_env: dict[str, str]) -> tuple[subpro
         "PATH": os.environ["PATH"],
         "AWS_LAMBDA_RUNTIME_API": api.address,
         "LAMBDA_TASK_ROOT": str(task_root),
-        "_HANDLER": "wsgi_handler.handler",
+        "_HANDLER": HANDLER,
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "fake",
@@ -66,27 +80,31 @@ def start_function(package, tmp_path, extra_env: dict[str, str]) -> tuple[subpro
         "COGNITO_DOMAIN": "https://webapp-dev.auth.us-east-1.amazoncognito.com",
     } | extra_env
     # -S: no site-packages, so the zip must hold everything the app needs but what the runtime brings.
-    process = subprocess.Popen(
-        [sys.executable, "-S", "-m", "awslambdaric", "wsgi_handler.handler"],
-        cwd=task_root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with open(tmp_path / "log", "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-S", "-m", "awslambdaric", HANDLER],
+            cwd=task_root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     return process, api
 
 
 @pytest.fixture(scope="module")
-def function(package, tmp_path_factory):
+def function_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("lambda")
+
+
+@pytest.fixture(scope="module")
+def function(package, function_log):
     """The function as Lambda runs it: AWS_LAMBDA_FUNCTION_NAME set, no emulator endpoint allowed."""
-    process, api = start_function(
-        package, tmp_path_factory.mktemp("lambda"), {"AWS_LAMBDA_FUNCTION_NAME": "webapp-dev-web"}
-    )
+    process, api = start_function(package, function_log, {"AWS_LAMBDA_FUNCTION_NAME": "webapp-dev-web"})
     yield api
     process.kill()
-    output = process.communicate(timeout=10)[0]
+    process.wait(timeout=10)
     api.close()
+    output = (function_log / "log").read_text()
     assert "Traceback" not in output, output
 
 
@@ -151,7 +169,7 @@ def test_sign_in_redirects_to_the_hosted_login_with_the_stage_callback_and_sets_
             response = api.invoke(event("/auth/login"))
         finally:
             process.kill()
-            process.communicate(timeout=10)
+            process.wait(timeout=10)
             api.close()
     finally:
         server.stop()
@@ -162,3 +180,35 @@ def test_sign_in_redirects_to_the_hosted_login_with_the_stage_callback_and_sets_
     [cookie] = cookies(response)
     assert cookie.startswith("sid=") and "HttpOnly" in cookie and "Secure" in cookie
     assert "Path=/dev;" in cookie  # scoped to the stage: two stages on one execute-api host keep apart
+
+
+def commands(marker: Path) -> list[dict]:
+    """serverless-wsgi's direct-invoke commands, each of which would create ``marker`` if it ran."""
+    code = f"open({str(marker)!r}, 'w').write('ran')"
+    return [
+        {"_serverless-wsgi": {"command": "exec", "data": code}},
+        {"_serverless-wsgi": {"command": "command", "data": f"touch {marker}"}},
+        # the command riding on a well-formed API Gateway event
+        event("/") | {"_serverless-wsgi": {"command": "exec", "data": code}},
+    ]
+
+
+def test_serverless_wsgi_commands_sent_in_a_direct_invoke_are_refused_and_run_nothing(function, function_log, tmp_path):
+    """With serverless-wsgi's stock handler (before the app had its own) the exec command ran its code with
+    the function's role: the marker file was created."""
+    marker = tmp_path / "ran"
+    for invocation in commands(marker):
+        response = function.invoke(invocation)
+        assert response["statusCode"] == 400 and response["body"] == "Bad Request", invocation
+        assert not marker.exists(), invocation
+    log = (function_log / "log").read_text()
+    assert log.count("Refused a Lambda invocation that is not an API Gateway REST request") >= len(commands(marker))
+    assert "keys ['_serverless-wsgi']" in log
+
+
+def test_schedules_and_warm_up_pings_are_refused_and_an_api_gateway_request_after_them_is_served(function):
+    scheduled = {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+    for invocation in (scheduled, {"source": "serverless-plugin-warmup"}, {}, None, "exec"):
+        assert function.invoke(invocation)["statusCode"] == 400, invocation
+    served = function.invoke(event("/healthz"))
+    assert served["statusCode"] == 200 and served["body"] == '{"status":"ok"}\n'

@@ -7,7 +7,9 @@ from pathlib import Path
 
 def test_packaging_produces_the_template_and_the_zip(package):
     template = package.template
-    assert template["Resources"]["WebLambdaFunction"]["Properties"]["Runtime"] == "python3.12"
+    function = template["Resources"]["WebLambdaFunction"]["Properties"]
+    assert function["Runtime"] == "python3.12"
+    assert function["Handler"] == "webapp.lambda_handler.handler"  # the app's own, not serverless-wsgi's stock one
     assert {
         "SessionsTable",
         "RecordsTable",
@@ -36,7 +38,8 @@ def test_cfn_lint_passes_on_the_generated_template(package):
 def test_the_zip_holds_the_app_and_its_runtime_dependencies_only(package):
     names = package.names()
     tops = {name.split("/", 1)[0] for name in names}
-    assert {"webapp", "templates", "static", "flask", "jwt", "wsgi_handler.py"} <= tops
+    assert {"webapp", "templates", "static", "flask", "jwt"} <= tops
+    assert "webapp/lambda_handler.py" in names
     forbidden = (
         "tests/",
         "localaws/",
@@ -51,6 +54,9 @@ def test_the_zip_holds_the_app_and_its_runtime_dependencies_only(package):
         "botocore/",
         "README.md",
         "serverless.yml",
+        # serverless-wsgi's stock handler, which runs code sent in a direct invoke, and its configuration
+        "wsgi_handler.py",
+        ".serverless-wsgi",
         # the app verifies RS256 on the standard library (webapp/auth/tokens.py): cryptography is dev-only
         "cryptography/",
         "cffi/",
