@@ -1,5 +1,5 @@
-"""Test-only CloudFormation handlers for the resource types moto's CloudFormation lacks: Cognito's, and the
-deployment bucket's policy that Serverless adds.
+"""Test-only CloudFormation handlers for the resource types moto's CloudFormation lacks: Cognito's, the
+deployment bucket's policy that Serverless adds, and the REST API's stage (deploy/api-stage.js).
 
 They create the resources through moto's own Cognito backend, exactly as the API calls would, so that the
 whole generated template deploys into moto and the app's Cognito calls then run against what it made.
@@ -125,6 +125,40 @@ class BucketPolicy(_Made, CloudFormationModel):
         policy = json.dumps(properties["PolicyDocument"]).encode()
         s3_backends[account_id]["aws"].put_bucket_policy(properties["Bucket"], policy)
         return cls(properties["Bucket"])
+
+
+# A stage's MethodSettings property -> its path in API Gateway's UpdateStage patch operations.
+STAGE_SETTINGS = {"ThrottlingRateLimit": "throttling/rateLimit", "ThrottlingBurstLimit": "throttling/burstLimit"}
+
+
+class RestApiStage(_Made, CloudFormationModel):
+    """The stage, then its method settings applied as API Gateway's UpdateStage patches them."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::Stage"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        from moto.apigateway.models import apigateway_backends
+
+        properties = cloudformation_json["Properties"]
+        backend = apigateway_backends[account_id][region_name]
+        api, name = properties["RestApiId"], properties["StageName"]
+        deployment = properties["DeploymentId"]  # moto resolves a deployment's Ref to the deployment itself
+        backend.create_stage(api, name, getattr(deployment, "id", deployment))
+        operations = [
+            {
+                "op": "replace",
+                "path": f"{method['ResourcePath']}/{method['HttpMethod']}/{path}",
+                "value": str(method[key]),
+            }
+            for method in properties.get("MethodSettings", [])
+            for key, path in STAGE_SETTINGS.items()
+            if key in method
+        ]
+        backend.update_stage(api, name, operations)
+        return cls(name)
 
 
 def register() -> None:

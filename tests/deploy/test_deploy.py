@@ -79,3 +79,28 @@ def test_the_pool_client_domain_group_and_topic_are_what_the_app_is_configured_f
     assert env["SNS_TOPIC_ARN"] in topics
     assert env["SECRET_KEY_PARAMETER"] == "/webapp/dev/secret-key"
     assert deployed.outputs["UserPoolId"] == env["COGNITO_USER_POOL_ID"]
+
+
+def test_the_stage_is_throttled_and_the_function_has_reserved_concurrency(package, deployed):
+    """The defaults (serverless.yml's params): 25 requests a second, bursts of 50, at most 50 instances; a
+    burst no larger than the reserved concurrency, so that API Gateway's 429 comes before Lambda's throttle."""
+    resources = package.template["Resources"]
+    [deployment] = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Deployment"]
+    assert "StageName" not in deployment["Properties"]  # the stage is a resource of its own, with its settings
+    stage = resources["ApiGatewayStage"]["Properties"]
+    assert stage["StageName"] == "dev"
+    assert stage["MethodSettings"] == [
+        {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": 25, "ThrottlingBurstLimit": 50}
+    ]
+    assert resources["WebLambdaFunction"]["Properties"]["ReservedConcurrentExecutions"] == 50
+    # As deployed: the stage serves the API's current deployment with those settings for every method.
+    api_id = deployed.outputs["AppUrl"].removeprefix("https://").split(".")[0]
+    deployed_stage = deployed.client("apigateway").get_stage(restApiId=api_id, stageName="dev")
+    assert deployed_stage["methodSettings"]["*/*"]["throttlingRateLimit"] == 25.0
+    assert deployed_stage["methodSettings"]["*/*"]["throttlingBurstLimit"] == 50
+    cloudformation = deployed.client("cloudformation")
+    function = cloudformation.describe_stack_resource(
+        StackName=deployed.stack_name, LogicalResourceId="WebLambdaFunction"
+    )
+    name = function["StackResourceDetail"]["PhysicalResourceId"]
+    assert deployed.client("lambda").get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 50
