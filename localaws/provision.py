@@ -19,6 +19,7 @@ def provision(session: Any, app_url: str) -> dict[str, str]:
         ensure_table(dynamodb, spec)
     cognito = session.client("cognito-idp")
     pool_id = ensure_user_pool(cognito)
+    cognito.set_user_pool_mfa_config(UserPoolId=pool_id, **resources.user_pool_mfa())  # idempotent in Cognito
     client = ensure_app_client(cognito, pool_id, app_url)
     ensure_domain(cognito, pool_id)
     ensure_group(cognito, pool_id, resources.ADMIN_GROUP)

@@ -129,3 +129,10 @@ def app_client(app_url: str) -> dict:
         "ReadAttributes": ["email", "email_verified"],
         "EnableTokenRevocation": True,
     }
+
+
+def user_pool_mfa() -> dict:
+    """SetUserPoolMfaConfig arguments: two-step verification optional, with an authenticator app (TOTP) only.
+    Like serverless.yml's MfaConfiguration OPTIONAL and EnabledMfas SOFTWARE_TOKEN_MFA; a call of its own, as
+    CreateUserPool has no setting for TOTP."""
+    return {"MfaConfiguration": "OPTIONAL", "SoftwareTokenMfaConfiguration": {"Enabled": True}}

@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     from webapp import aws, headers, sessions, templating
     from webapp.auth import gate
     from webapp.extensions import csrf
+    from webapp.mfa import gate as mfa_gate
     from webapp.records import schema
 
     schema.check()  # the record declaration is checked at start-up, not at the first request
@@ -59,21 +60,23 @@ def register_extensions(app: Flask) -> None:
     headers.init_app(app)
     sessions.init_app(app)
     gate.init_app(app)
+    mfa_gate.init_app(app)  # after the sign-in gate: it relies on the user and tokens that gate keeps current
     templating.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per page group; each group's views are imported here (registering their routes), so that
     nothing imports the app object and importing a data layer never loads a view."""
-    from webapp import account, admin, auth, main, notifications, records
+    from webapp import account, admin, auth, main, mfa, notifications, records
     from webapp.account import views as _account  # noqa: F401
     from webapp.admin import views as _admin  # noqa: F401
     from webapp.auth import views as _auth  # noqa: F401
     from webapp.main import views as _main  # noqa: F401
+    from webapp.mfa import views as _mfa  # noqa: F401
     from webapp.notifications import views as _notifications  # noqa: F401
     from webapp.records import views as _records  # noqa: F401
 
-    for group in (main, auth, account, records, admin, notifications):
+    for group in (main, auth, account, mfa, records, admin, notifications):
         app.register_blueprint(group.bp)
 
 

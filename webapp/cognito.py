@@ -161,6 +161,27 @@ class Cognito:
     def _call(self, operation: str, **kwargs: Any) -> dict:
         return aws.call(self.client, operation, CognitoError, **kwargs)
 
+    # Two-step verification (TOTP), on the user's own access token: Cognito authorizes these by the token, not IAM
+
+    def totp_enabled(self, access_token: str) -> bool:
+        """Whether the user signs in with an authenticator app's code (GetUser's UserMFASettingList)."""
+        answer = self._call("get_user", AccessToken=access_token)
+        return "SOFTWARE_TOKEN_MFA" in answer.get("UserMFASettingList", [])
+
+    def associate_totp(self, access_token: str) -> str:
+        """A new TOTP secret for the user (AssociateSoftwareToken); it counts once a code from it is verified."""
+        return self._call("associate_software_token", AccessToken=access_token)["SecretCode"]
+
+    def verify_totp(self, access_token: str, code: str) -> None:
+        """Check a code from the newly associated secret; a wrong one is CodeMismatchException or, from Cognito
+        itself, EnableSoftwareTokenMFAException."""
+        self._call("verify_software_token", AccessToken=access_token, UserCode=code)
+
+    def prefer_totp(self, access_token: str, enabled: bool) -> None:
+        """Turn sign-in with a TOTP code on (enabled and preferred) or off (SetUserMFAPreference)."""
+        settings = {"Enabled": enabled, "PreferredMfa": enabled}
+        self._call("set_user_mfa_preference", AccessToken=access_token, SoftwareTokenMfaSettings=settings)
+
 
 def _searchable(value: str) -> bool:
     """Whether ``value`` can be part of an email address at all: control characters (a newline ends

@@ -84,6 +84,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_IDLE_MINUTES", "120", "A session ends after this long without a request.", _positive_int),
     Setting("SESSION_MAX_HOURS", "24", "A session ends this long after sign-in, however active.", _positive_int),
     Setting("SNS_TOPIC_ARN", "", "SNS topic that notifications are published to."),
+    Setting("REQUIRE_ADMIN_MFA", "0", "Admin pages stay closed to admins without two-step verification.", _flag),
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}

@@ -9,9 +9,11 @@ emulated Cognito through USER_PASSWORD_AUTH (moto's SRP flow accepts any passwor
 are the ones the emulated Cognito issues, with the authorize request's ``nonce`` added to the ID token as
 Cognito does (re-signed with the emulator's own key, which ships inside moto).
 
-One blueprint per group of endpoints: ``authorize`` (authorize and login), ``signup`` (sign-up and confirm),
-``reset`` (password reset), ``tokens`` (token, revoke, logout, userInfo); ``pool`` holds the emulated pool and
-the memory they share, ``errors`` the refusals. Its pages are in ``localaws/templates/``.
+One blueprint per group of endpoints: ``authorize`` (authorize and login), ``mfa`` (the code of two-step
+verification after the password), ``signup`` (sign-up and confirm), ``reset`` (password reset), ``tokens``
+(token, revoke, logout, userInfo); ``pool`` holds the emulated pool and the memory they share, ``totp`` the
+codes' check (RFC 6238) and moto's TOTP made Cognito's, ``errors`` the refusals. Its pages are in
+``localaws/templates/``.
 
 Development tooling only: codes, hosted sessions and revocations live in this process's memory.
 """
@@ -29,11 +31,12 @@ ROOT = LOCALAWS.parent
 
 def create_app(session: Any, pool_id: str) -> Flask:
     """The hosted login for the pool ``pool_id``, talking to the emulated Cognito through ``session``."""
-    from localaws.hosted_login import authorize, errors, pool, reset, signup, tokens
+    from localaws.hosted_login import authorize, errors, mfa, pool, reset, signup, tokens, totp
 
+    totp.install()  # moto's TOTP made Cognito's (see totp.py), when moto runs in this process
     app = Flask(__name__, template_folder=str(LOCALAWS / "templates"), static_folder=str(ROOT / "static"))
     pool.init_app(app, session, pool_id)
     errors.register_error_handlers(app)
-    for endpoints in (authorize, signup, reset, tokens):
+    for endpoints in (authorize, mfa, signup, reset, tokens):
         app.register_blueprint(endpoints.bp)
     return app

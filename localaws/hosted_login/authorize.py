@@ -1,4 +1,5 @@
-"""``/oauth2/authorize`` and the sign-in pages behind it: ``/login`` and ``/login/new-password``.
+"""``/oauth2/authorize`` and the sign-in pages behind it: ``/login`` and ``/login/new-password`` (the code of
+two-step verification, ``/login/mfa``, is in ``mfa``).
 
 The authorize request's parameters travel with every page of the hosted login (sign-up, reset, logout too),
 so the check on them and the hand-back of a code live here. Like Cognito's hosted UI, a refused form comes
@@ -109,6 +110,10 @@ def login() -> Any:
     if result.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
         ticket = pool.state.hold(username, password, session=result["Session"])
         return render_template("new_password.html", params=params, ticket=ticket)
+    if result.get("ChallengeName") == "SOFTWARE_TOKEN_MFA":  # two-step verification: the app's code next
+        from localaws.hosted_login.mfa import ask_for_code  # here: that module imports this one
+
+        return ask_for_code(params, username, result["Session"])
     return issue_code(params, client, username, result["AuthenticationResult"])
 
 

@@ -43,7 +43,8 @@ def signup() -> Any:
 
 @bp.route("/confirm", methods=["GET", "POST"])
 def confirm() -> Any:
-    """Confirm the emailed code; Cognito does not send email here, so the page shows the code."""
+    """Confirm the emailed code (which verifies the email address); no email is sent here, so the page shows
+    the code."""
     params, client = authorize_params()
     pool = current_pool()
     ticket = request.values.get("ticket", "")
@@ -59,6 +60,13 @@ def confirm() -> Any:
         Username=pending["email"],
         ConfirmationCode=pending["code"],
         **secret_hash_kw(client, pending["email"]),
+    )
+    # Cognito marks the address verified by the very code it emailed; moto does not (then an admin's password
+    # reset, which needs a verified address to send its code to, fails for every self-signed-up user).
+    pool.cognito.admin_update_user_attributes(
+        UserPoolId=pool.pool_id,
+        Username=pending["email"],
+        UserAttributes=[{"Name": "email_verified", "Value": "true"}],
     )
     pool.state.confirmations.pop(ticket, None)
     result = pool.password_sign_in(client, pending["email"], pending["password"])
