@@ -5,6 +5,7 @@ serverless.yml declares the same resources for a real account; the deploy tests 
 
 from __future__ import annotations
 
+from localaws import lambdas
 from webapp.config import SETTINGS_BY_NAME
 
 REGION = "us-east-1"
@@ -100,17 +101,21 @@ def user_pool() -> dict:
     return {
         "PoolName": POOL_NAME,
         "UsernameAttributes": ["email"],
+        "UsernameConfiguration": {"CaseSensitive": False},
         "AutoVerifiedAttributes": ["email"],
+        "UserAttributeUpdateSettings": {"AttributesRequireVerificationBeforeUpdate": ["email"]},
         "Policies": {
-            "PasswordPolicy": {
-                "MinimumLength": 8,
-                "RequireUppercase": True,
-                "RequireLowercase": True,
-                "RequireNumbers": True,
+            "PasswordPolicy": {  # ASVS V2.1.1 and V2.1.9: at least 12 characters, no composition rules
+                "MinimumLength": 12,
+                "RequireUppercase": False,
+                "RequireLowercase": False,
+                "RequireNumbers": False,
                 "RequireSymbols": False,
             }
         },
         "Schema": [{"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True}],
+        # As serverless.yml: a password reset through the hosted login signs the user out everywhere.
+        "LambdaConfig": {"PostConfirmation": lambdas.arn("cognito-events")},
     }
 
 
@@ -125,7 +130,8 @@ def app_client(app_url: str) -> dict:
         "SupportedIdentityProviders": ["COGNITO"],
         "CallbackURLs": [f"{app_url}/auth/callback"],
         "LogoutURLs": [f"{app_url}/"],
-        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        # As on AWS: the hosted login only (moto does not enforce the flows; the stand-in checks passwords with it).
+        "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"],
         "ReadAttributes": ["email", "email_verified"],
         "EnableTokenRevocation": True,
     }

@@ -27,6 +27,21 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def create_worker(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """The app as an event handler needs it (a Cognito trigger, a stream or SNS consumer): the settings and the
+    AWS client cache, for the service layer's app context; no pages, no secret key, no session."""
+    from webapp import aws
+
+    app = Flask(__name__)
+    settings = config.from_environ()
+    settings["DEBUG"] = settings.pop("FLASK_DEBUG")
+    app.config.update(settings)
+    app.config.update(overrides or {})
+    aws.init_app(app)
+    logging.getLogger("webapp").setLevel(app.config["LOG_LEVEL"])
+    return app
+
+
 def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     """Settings from the environment (webapp.config), overrides on top, then the safety checks."""
     settings = config.from_environ()

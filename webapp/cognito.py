@@ -83,13 +83,16 @@ class Cognito:
         return [_user(raw) for raw in answer.get("Users", [])], answer.get("PaginationToken", "")
 
     def find_by_email(self, email: str) -> dict[str, str] | None:
-        """The user whose email is exactly ``email`` (a filtered ListUsers: never a walk through every user)."""
+        """The user whose verified email is exactly ``email`` (a filtered ListUsers: never a walk through every
+        user). With the pool's UserAttributeUpdateSettings an unverified new address never replaces the
+        verified one; a pool without them could hold one: it names nobody."""
         if not _searchable(email) or len(email.encode()) > MAX_EMAIL:
             return None  # nobody has that address; and Cognito refuses a filter over 256 characters
-        answer = self._call("list_users", UserPoolId=self.pool_id, Filter=f'email = "{_quoted(email)}"', Limit=1)
+        answer = self._call("list_users", UserPoolId=self.pool_id, Filter=f'email = "{_quoted(email)}"', Limit=60)
         for raw in answer.get("Users", []):
             user = _user(raw)
-            return {"sub": user.sub, "email": user.email, "username": user.username}
+            if user.attributes.get("email_verified") == "true":  # an unconfirmed address is nobody's yet
+                return {"sub": user.sub, "email": user.email, "username": user.username}
         return None
 
     def get_user(self, username: str) -> PoolUser:

@@ -81,8 +81,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COGNITO_SCOPES", "openid email profile", "OAuth scopes asked for at sign-in (openid is required)."),
     Setting("COGNITO_JWKS_URL", "", "Local only: where to fetch the pool's signing keys. Refused on Lambda."),
     Setting("LOCAL_OUTBOX_URL", "", "Local only: the local stack's page of what SNS received. Refused on Lambda."),
-    Setting("SESSION_IDLE_MINUTES", "120", "A session ends after this long without a request.", _positive_int),
-    Setting("SESSION_MAX_HOURS", "24", "A session ends this long after sign-in, however active.", _positive_int),
+    Setting(
+        "SESSION_IDLE_MINUTES", "30", "A session ends after this long without a request (ASVS V3.3.2).", _positive_int
+    ),
+    Setting(
+        "SESSION_MAX_HOURS",
+        "12",
+        "A session ends this long after sign-in, however active (ASVS V3.3.2).",
+        _positive_int,
+    ),
     Setting("SNS_TOPIC_ARN", "", "SNS topic that notifications are published to."),
     Setting("REQUIRE_ADMIN_MFA", "0", "Admin pages stay closed to admins without two-step verification.", _flag),
 )

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, render_template, request
 
+from localaws import lambdas
 from localaws.hosted_login.authorize import authorize_params
 from localaws.hosted_login.pool import WRONG_CODE, current_pool, secret_hash_kw
 
@@ -42,7 +43,29 @@ def confirm_forgot_password() -> Any:
     if error:
         return render_template("reset.html", params=params, ticket=ticket, pending=pending, error=error)
     pool.state.confirmations.pop(ticket, None)
+    _post_confirmation(pool, client, pending["email"])
     return redirect(f"/login?{urlencode(params | {'notice': 'Your password has been changed. Sign in.'})}")
+
+
+def _post_confirmation(pool: Any, client: dict, email: str) -> None:
+    """Cognito calls the pool's PostConfirmation trigger after a forgotten password is reset, with the user's
+    attributes; moto does not, so the stand-in does (localaws/lambdas.py)."""
+    described = pool.cognito.describe_user_pool(UserPoolId=pool.pool_id)["UserPool"]
+    function = described.get("LambdaConfig", {}).get("PostConfirmation")
+    if not function:
+        return
+    user = pool.cognito.admin_get_user(UserPoolId=pool.pool_id, Username=email)
+    event = {
+        "version": "1",
+        "region": pool.pool_id.split("_", 1)[0],
+        "userPoolId": pool.pool_id,
+        "userName": user["Username"],
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": client["ClientId"]},
+        "triggerSource": "PostConfirmation_ConfirmForgotPassword",
+        "request": {"userAttributes": {a["Name"]: a["Value"] for a in user["UserAttributes"]}},
+        "response": {},
+    }
+    lambdas.invoke(function, event)
 
 
 def _set_password(client: dict, pending: dict[str, str], code: str, password: str) -> str | None:

@@ -58,5 +58,5 @@ def test_the_lambda_zip_is_under_fifteen_megabytes(results):
 
 def test_the_cold_start_is_measured_against_both_floors(results):
     cold = results["cold_start"]
-    assert cold["calls"] == ["ssm:GetParameters", "dynamodb:PutItem"]
+    assert cold["calls"] == ["ssm:GetParameters"]  # a sign-in attempt waits in the browser: no DynamoDB write
     assert 0 < cold["floor_ms"] < cold["floor_with_calls_ms"] and cold["app_ms"] > 0

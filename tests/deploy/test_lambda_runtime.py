@@ -58,7 +58,9 @@ def event(path: str, method: str = "GET", cookie: str = "") -> dict:
     }
 
 
-def start_function(package, tmp_path, extra_env: dict[str, str]) -> tuple[subprocess.Popen, RuntimeApi]:
+def start_function(
+    package, tmp_path, extra_env: dict[str, str], handler: str = HANDLER
+) -> tuple[subprocess.Popen, RuntimeApi]:
     """The zip's handler under awslambdaric, its log (stdout and stderr) written to tmp_path / "log"."""
     task_root = tmp_path / "task"
     with zipfile.ZipFile(package.zip_path) as archive:
@@ -68,7 +70,7 @@ def start_function(package, tmp_path, extra_env: dict[str, str]) -> tuple[subpro
         "PATH": os.environ["PATH"],
         "AWS_LAMBDA_RUNTIME_API": api.address,
         "LAMBDA_TASK_ROOT": str(task_root),
-        "_HANDLER": HANDLER,
+        "_HANDLER": handler,
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "fake",
@@ -82,7 +84,7 @@ def start_function(package, tmp_path, extra_env: dict[str, str]) -> tuple[subpro
     # -S: no site-packages, so the zip must hold everything the app needs but what the runtime brings.
     with open(tmp_path / "log", "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-S", "-m", "awslambdaric", HANDLER],
+            [sys.executable, "-S", "-m", "awslambdaric", handler],
             cwd=task_root,
             env=env,
             stdout=log,
@@ -151,7 +153,8 @@ def test_sign_in_redirects_to_the_hosted_login_with_the_stage_callback_and_sets_
     package, tmp_path, monkeypatch
 ):
     """With the emulated AWS behind it (a moto server; the variable that says "on Lambda" is left out,
-    since the app rightly refuses an emulator endpoint on Lambda), the session is written and its cookie set."""
+    since the app rightly refuses an emulator endpoint on Lambda): the attempt waits in a cookie for /auth/,
+    and nothing is written."""
     import boto3
     from moto.server import ThreadedMotoServer
 
@@ -178,8 +181,8 @@ def test_sign_in_redirects_to_the_hosted_login_with_the_stage_callback_and_sets_
     assert location.startswith("https://webapp-dev.auth.us-east-1.amazoncognito.com/oauth2/authorize?")
     assert "redirect_uri=https%3A%2F%2Fabc123.execute-api.us-east-1.amazonaws.com%2Fdev%2Fauth%2Fcallback" in location
     [cookie] = cookies(response)
-    assert cookie.startswith("sid=") and "HttpOnly" in cookie and "Secure" in cookie
-    assert "Path=/dev;" in cookie  # scoped to the stage: two stages on one execute-api host keep apart
+    assert cookie.startswith("signin=") and "HttpOnly" in cookie and "Secure" in cookie
+    assert "Path=/dev/auth/;" in cookie  # scoped to the stage's sign-in: two stages on one host keep apart
 
 
 def commands(marker: Path) -> list[dict]:
@@ -212,3 +215,60 @@ def test_schedules_and_warm_up_pings_are_refused_and_an_api_gateway_request_afte
         assert function.invoke(invocation)["statusCode"] == 400, invocation
     served = function.invoke(event("/healthz"))
     assert served["statusCode"] == 200 and served["body"] == '{"status":"ok"}\n'
+
+
+def test_the_cognito_trigger_signs_a_user_out_everywhere_after_a_password_reset(package, tmp_path, monkeypatch):
+    """webapp.triggers.handler from the zip, with the event Cognito sends after "forgot password": the user's
+    sessions are deleted, sign-ins from before are refused, and the event goes back to Cognito unchanged."""
+    import time
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from localaws.provision import provision
+    from localaws.seed import seed_accounts
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{server._server.server_port}"
+    try:
+        with monkeypatch.context() as patch:
+            patch.setenv("AWS_ENDPOINT_URL", endpoint)
+            session = boto3.session.Session(region_name="us-east-1")
+            settings = provision(session, f"https://{HOST}/dev")
+            cognito = session.client("cognito-idp")
+            sub = seed_accounts(cognito, settings["COGNITO_USER_POOL_ID"])["user@example.com"]
+            dynamodb = session.client("dynamodb")
+            now = int(time.time())
+            item = {"data": {"S": "{}"}, "created_at": {"N": str(now)}, "last_seen": {"N": str(now)}}
+            item |= {"expires_at": {"N": str(now + 600)}, "user_sub": {"S": sub}}
+            for sid in ("attackers-session", "another-device"):
+                dynamodb.put_item(TableName="webapp-sessions", Item=item | {"sid": {"S": sid}})
+        user = cognito.admin_get_user(UserPoolId=settings["COGNITO_USER_POOL_ID"], Username="user@example.com")
+        cognito_event = {
+            "version": "1",
+            "region": "us-east-1",
+            "userPoolId": settings["COGNITO_USER_POOL_ID"],
+            "userName": user["Username"],
+            "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": settings["COGNITO_CLIENT_ID"]},
+            "triggerSource": "PostConfirmation_ConfirmForgotPassword",
+            "request": {"userAttributes": {a["Name"]: a["Value"] for a in user["UserAttributes"]}},
+            "response": {},
+        }
+        env = {"AWS_ENDPOINT_URL": endpoint, "SECRET_KEY": "", "COGNITO_USER_POOL_ID": "", "COGNITO_DOMAIN": ""}
+        process, api = start_function(package, tmp_path, env, handler="webapp.triggers.handler")
+        try:
+            answer = api.invoke(cognito_event)
+        finally:
+            process.kill()
+            process.wait(timeout=10)
+            api.close()
+        with monkeypatch.context() as patch:
+            patch.setenv("AWS_ENDPOINT_URL", endpoint)
+            items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName="webapp-sessions")["Items"]
+    finally:
+        server.stop()
+    assert answer == cognito_event  # a trigger gives Cognito its event back
+    assert [i["sid"]["S"] for i in items if "data" in i] == []
+    assert [i["sid"]["S"] for i in items if "signed_out_at" in i] == [f"signed-out#{sub}"]
+    assert "Traceback" not in (tmp_path / "log").read_text()

@@ -16,9 +16,14 @@ from tests.deploy.stack import deploy
 from tests.support.forms import HostedLoginBrowser
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
-NOT_AUTHORIZED_BY_IAM = {("cognito-idp", "GlobalSignOut")}  # authorized by the user's access token instead
+# Authorized by the user's access token instead of the role: sign-out everywhere, and two-step verification's
+# GetUser (whether the user has TOTP on).
+NOT_AUTHORIZED_BY_IAM = {("cognito-idp", "GlobalSignOut"), ("cognito-idp", "GetUser")}
 EXPECTED_OPERATIONS = {
-    *(("dynamodb", op) for op in ("BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "TransactWriteItems")),
+    *(
+        ("dynamodb", op)
+        for op in ("BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "TransactWriteItems", "UpdateItem")
+    ),
     *(
         ("sns", op)
         for op in (
@@ -43,6 +48,7 @@ EXPECTED_OPERATIONS = {
             "AdminRemoveUserFromGroup",
             "AdminResetUserPassword",
             "AdminUserGlobalSignOut",
+            "GetUser",
             "GlobalSignOut",
             "ListUsers",
             "ListUsersInGroup",

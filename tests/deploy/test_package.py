@@ -135,3 +135,34 @@ def test_no_secret_is_in_the_template_or_the_package(package):
     template_text = (package.directory / "cloudformation-template-update-stack.json").read_text()
     assert "SECRET_KEY_PARAMETER" in template_text and '"SECRET_KEY"' not in template_text
     assert "ClientSecret" not in template_text
+
+
+def test_the_pools_password_reset_signal_reaches_its_own_least_privilege_function(package):
+    resources = package.template["Resources"]
+    pool = resources["UserPool"]["Properties"]
+    assert pool["LambdaConfig"]["PostConfirmation"] == {"Fn::GetAtt": ["CognitoEventsLambdaFunction", "Arn"]}
+    assert pool["UsernameConfiguration"] == {"CaseSensitive": False}
+    assert pool["UserAttributeUpdateSettings"] == {"AttributesRequireVerificationBeforeUpdate": ["email"]}
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
+    assert resources["UserPoolClient"]["Properties"]["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]
+    function = resources["CognitoEventsLambdaFunction"]["Properties"]
+    assert function["Handler"] == "webapp.triggers.handler"
+    assert function["Role"] == {"Fn::GetAtt": ["CognitoEventsRole", "Arn"]}
+    assert "COGNITO_USER_POOL_ID" not in function.get("Environment", {}).get("Variables", {})  # no cycle
+    permission = resources["CognitoEventsPermission"]["Properties"]
+    assert permission["Principal"] == "cognito-idp.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    [policy] = resources["CognitoEventsRole"]["Properties"]["Policies"]
+    flat = sorted(
+        action
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    )
+    assert flat == [
+        "cognito-idp:AdminUserGlobalSignOut",
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    ]

@@ -301,6 +301,7 @@ def test_a_callback_without_a_pending_sign_in_writes_nothing(client, aws):
 
 
 def test_sign_out_still_works_on_a_page_left_open_for_more_than_an_hour(visitor, accounts, client, monkeypatch):
+    client.application.config["SESSION_IDLE_MINUTES"] = 120  # kept alive meanwhile, from another tab say
     visitor.sign_in(USER, USER_PASSWORD)
     token = csrf(client)
     later = time.time() + 65 * 60  # past Flask-WTF's default one-hour token limit, within the idle lifetime

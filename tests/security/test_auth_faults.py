@@ -88,14 +88,14 @@ def test_with_no_keys_and_the_jwks_endpoint_down_the_callback_is_a_clear_page_an
 
 
 def test_renewal_with_no_keys_and_the_jwks_endpoint_down_is_a_503_that_keeps_the_session(app, accounts, client):
-    from webapp.auth.tokens import IdTokenVerifier
+    from webapp.auth.tokens import TokenVerifier
 
     visitor = HostedLoginBrowser(client)
     visitor.sign_in(USER, USER_PASSWORD)
     with client.session_transaction() as session:
         session["tokens"] = session["tokens"] | {"expires_at": int(time.time()) - 10}
     verifier = app.extensions["id_tokens"]
-    app.extensions["id_tokens"] = IdTokenVerifier(
+    app.extensions["id_tokens"] = TokenVerifier(
         app.config["COGNITO_USER_POOL_ID"], app.config["COGNITO_CLIENT_ID"], closed_url()
     )
     unavailable(client.get("/account"))

@@ -21,7 +21,8 @@ def pool(account):
     pool_id = client.create_user_pool(**user_pool())["UserPool"]["Id"]
     client.create_group(UserPoolId=pool_id, GroupName=ADMIN_GROUP)
     for email in PEOPLE:
-        client.admin_create_user(UserPoolId=pool_id, Username=email, UserAttributes=[{"Name": "email", "Value": email}])
+        verified = [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]
+        client.admin_create_user(UserPoolId=pool_id, Username=email, UserAttributes=verified)
     for email in ADMINS:
         client.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=ADMIN_GROUP)
     return client, pool_id
@@ -101,6 +102,16 @@ def test_find_by_email_finds_exactly_that_address(cognito):
     assert found is not None and set(found) == {"sub", "email", "username"}
     assert found["email"] == "anna@example.com" and found["username"] == found["sub"]
     assert cognito.find_by_email("ann@example.com")["sub"] != found["sub"]
+
+
+def test_find_by_email_names_nobody_for_an_address_not_verified(cognito, pool):
+    client, pool_id = pool
+    email = "unverified@example.com"
+    client.admin_create_user(UserPoolId=pool_id, Username=email, UserAttributes=[{"Name": "email", "Value": email}])
+    try:
+        assert cognito.find_by_email(email) is None
+    finally:
+        client.admin_delete_user(UserPoolId=pool_id, Username=email)
 
 
 def test_find_by_email_does_not_match_a_mere_prefix(cognito):

@@ -14,10 +14,12 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
+from webapp.auth import sealing
 from webapp.auth.guards import is_public, renews_sign_in
 from webapp.auth.oauth import HostedLogin, OAuthError
-from webapp.auth.tokens import IdTokenVerifier, TokenError
+from webapp.auth.tokens import TokenError, TokenVerifier
 from webapp.auth.users import User, load_user
+from webapp.sessions import session_store
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ def hosted_login() -> HostedLogin:
     return current_app.extensions["hosted_login"]
 
 
-def id_tokens() -> IdTokenVerifier:
+def id_tokens() -> TokenVerifier:
     return current_app.extensions["id_tokens"]
 
 
@@ -61,13 +63,18 @@ def start_user_session(user: User, tokens: dict[str, Any]) -> None:
 
 
 def token_record(tokens: dict[str, Any], refresh_token: str) -> dict[str, Any]:
-    """What the session keeps of a token answer."""
+    """What the session keeps of a token answer: the refresh token only sealed (webapp/auth/sealing.py)."""
     return {
         "id_token": tokens["id_token"],
         "access_token": tokens.get("access_token", ""),
-        "refresh_token": refresh_token,
+        "refresh_token": sealing.seal(current_app.secret_key, refresh_token),
         "expires_at": int(time.time()) + int(tokens.get("expires_in", 3600)),
     }
+
+
+def refresh_token() -> str:
+    """The signed-in session's refresh token, unsealed ("" when there is none or it cannot be unsealed)."""
+    return sealing.unseal(current_app.secret_key, (session.get("tokens") or {}).get("refresh_token", ""))
 
 
 def end_session() -> None:
@@ -96,10 +103,15 @@ def renew_tokens_if_needed() -> Response | None:
     if tokens.get("expires_at", 0) > time.time() + RENEW_SECONDS_BEFORE_EXPIRY:
         return None
     try:
-        fresh = hosted_login().refresh(tokens.get("refresh_token", ""))
+        fresh = hosted_login().refresh(refresh_token())
         claims = id_tokens().verify(fresh["id_token"])
         if claims["sub"] != current_user.sub:
             raise TokenError("renewed token names another user")
+        if current_user.signed_in_at < session_store().signed_out_at(current_user.sub):
+            # Signed out everywhere since this sign-in (a password reset through the hosted login does it
+            # through Cognito's PostConfirmation trigger, webapp/triggers.py): Cognito may still renew the
+            # old refresh token, the app does not.
+            raise TokenError("signed out everywhere since this sign-in")
     except (OAuthError, TokenError, KeyError) as error:
         if _outage(error):  # Cognito is down, not saying no: keep the session, try later
             log.warning("token renewal failed: %s", error)
@@ -107,7 +119,7 @@ def renew_tokens_if_needed() -> Response | None:
         return _renewal_refused(f"missing {error}" if isinstance(error, KeyError) else str(error))
     user = User.from_claims(claims, signed_in_at=current_user.signed_in_at)
     session["user"] = user.to_session()  # groups may have changed since sign-in
-    session["tokens"] = token_record(fresh, refresh_token=tokens["refresh_token"])
+    session["tokens"] = token_record(fresh, refresh_token=refresh_token())
     return None
 
 
@@ -140,7 +152,7 @@ def init_app(app: Flask) -> None:
         app.config["COGNITO_CLIENT_SECRET"],
         app.config["COGNITO_SCOPES"],
     )
-    app.extensions["id_tokens"] = IdTokenVerifier(
+    app.extensions["id_tokens"] = TokenVerifier(
         app.config["COGNITO_USER_POOL_ID"], app.config["COGNITO_CLIENT_ID"], app.config["COGNITO_JWKS_URL"]
     )
     app.before_request(require_sign_in)

@@ -1,19 +1,23 @@
-"""Verification of Cognito ID tokens before anything in them is trusted.
+"""Verification of Cognito tokens before anything in them is trusted.
 
-PyJWT parses the token and checks its claims; the RS256 signature is checked here with the standard library
-(RFC 8017 §8.2.2), so the Lambda package needs no ``cryptography`` (4.7 MB of its 5 MB budget). Only
-verification is needed, and that uses the public key: there is no secret to leak through timing.
+The signature and the standard claims are checked by pycognito (Cognito's Python client: PyJWT on the vetted
+``cryptography`` library, RS256 only): ``iss`` (the pool), ``aud`` (the app client) for ID tokens, ``exp``
+and ``token_use``. The app's own checks sit on top: only RS256 in the header (so ``alg: none`` and HMAC
+tricks are refused by name), ``sub`` and ``iat`` present, and at sign-in the attempt's ``nonce``.
 
-RS256 only (so ``alg: none`` and HMAC tricks are refused), the key chosen by ``kid`` from the pool's JWKS
-(cached for a day, fetched again when an unknown ``kid`` appears, so a key rotation needs no restart and an
-unreachable JWKS endpoint does not break sign-ins with known keys). An unknown ``kid`` triggers at most one
-refetch per cooldown, so forged tokens cannot hammer the endpoint.
+The keys come from the pool's JWKS through the app's own cache and refetch policy: cached for a day, fetched
+again when an unknown ``kid`` appears (a key rotation needs no restart), at most once per cooldown (forged
+``kid``s cannot hammer the endpoint), stale keys kept while the endpoint is down, and keys that are not
+RS256 signing keys of at least 2048 bits, or have an unusable exponent, never used. Locally the JWKS is the
+emulator's (``COGNITO_JWKS_URL``, refused on Lambda: its private half ships inside moto).
+
+pycognito, PyJWT and cryptography are imported on the first verification, never at import time: most cold
+starts verify no token (sessions live in DynamoDB).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import http.client
 import json
@@ -22,17 +26,13 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from functools import cache
-from typing import Any, NamedTuple
+from typing import Any
 
-LEEWAY_SECONDS = 30  # tolerated clock skew between Cognito and Lambda
 JWKS_CACHE_SECONDS = 24 * 3600
 JWKS_REFETCH_COOLDOWN_SECONDS = 30
 JWKS_TIMEOUT_SECONDS = 5
 JWKS_MAX_BYTES = 1024 * 1024  # Cognito's JWKS is about 1 KB; anything near this is not a JWKS
 MIN_MODULUS_BITS = 2048
-# DER of the DigestInfo that precedes a SHA-256 hash in EMSA-PKCS1-v1_5 (RFC 8017 §9.2, note 1).
-SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -46,18 +46,6 @@ def issuer_for(pool_id: str) -> str:
     return f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
 
 
-class RsaPublicKey(NamedTuple):
-    """An RSA public key: modulus ``n`` and public exponent ``e``, all that verification needs."""
-
-    n: int
-    e: int
-
-    @property
-    def size(self) -> int:
-        """k of RFC 8017: the modulus' length in octets, which every signature must have exactly."""
-        return (self.n.bit_length() + 7) // 8
-
-
 def _base64url_uint(value: Any) -> int:
     """A JWK integer member (base64url, unpadded, big-endian); ValueError for anything else."""
     if not isinstance(value, str) or not _BASE64URL.fullmatch(value):
@@ -65,8 +53,8 @@ def _base64url_uint(value: Any) -> int:
     return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
 
 
-def rsa_key_from_jwk(jwk: Any) -> RsaPublicKey:
-    """The RS256 verification key in one JWKS entry; ValueError when it is not one to trust.
+def checked_jwk(jwk: Any) -> dict[str, Any]:
+    """One JWKS entry, if it is an RS256 signing key to trust; ValueError otherwise.
 
     Refused: other key types and uses, moduli under 2048 bits (within reach of factoring), and even exponents or
     e < 3 (with e = 1 every number is a valid signature of itself).
@@ -82,80 +70,12 @@ def rsa_key_from_jwk(jwk: Any) -> RsaPublicKey:
         raise ValueError("even modulus: not an RSA key")
     if e < 3 or e % 2 == 0 or e >= n:
         raise ValueError(f"unusable public exponent {e}")
-    return RsaPublicKey(n, e)
-
-
-def emsa_pkcs1_v15_sha256(message: bytes, k: int) -> bytes:
-    """EMSA-PKCS1-v1_5-ENCODE with SHA-256 (RFC 8017 §9.2): ``00 01 FF..FF 00 DigestInfo hash``, k octets."""
-    t = SHA256_DIGEST_INFO + hashlib.sha256(message).digest()
-    if k < len(t) + 11:
-        raise ValueError("intended encoded message length too short")
-    return b"\x00\x01" + b"\xff" * (k - len(t) - 3) + b"\x00" + t
-
-
-def rsassa_pkcs1_v15_sha256_verify(key: RsaPublicKey, message: bytes, signature: bytes) -> bool:
-    """RSASSA-PKCS1-V1_5-VERIFY with SHA-256 (RFC 8017 §8.2.2): whether ``signature`` signs ``message``.
-
-    The expected encoding is built and compared whole, never parsed out of the signature: parsing is what let
-    Bleichenbacher's forgery (garbage after the hash, a cube root for e = 3) through lax verifiers.
-    """
-    k = key.size
-    if len(signature) != k:
-        return False
-    s = int.from_bytes(signature, "big")
-    if s >= key.n:
-        return False
-    encoded = pow(s, key.e, key.n).to_bytes(k, "big")
-    return hmac.compare_digest(encoded, emsa_pkcs1_v15_sha256(message, k))
-
-
-@cache
-def _rs256_only_jwt() -> Any:
-    """A PyJWT whose signature layer knows one algorithm: RS256 as verified above (so, never cryptography's).
-
-    Made on first use: importing jwt imports cryptography wherever that is installed (development), and most
-    cold starts verify no token at all (sessions live in DynamoDB).
-    """
-    import jwt
-    from jwt.algorithms import Algorithm
-    from jwt.exceptions import InvalidKeyError
-
-    class Rs256VerifyOnly(Algorithm):
-        """RS256 that verifies with an RsaPublicKey and cannot sign: the app never issues tokens."""
-
-        hash_alg = hashlib.sha256
-
-        def prepare_key(self, key: Any) -> RsaPublicKey:
-            if not isinstance(key, RsaPublicKey):
-                raise InvalidKeyError("RS256 here verifies with an RsaPublicKey only")
-            return key
-
-        def sign(self, msg: bytes, key: Any) -> bytes:
-            raise NotImplementedError("verification only: the app never signs tokens")
-
-        def verify(self, msg: bytes, key: RsaPublicKey, sig: bytes) -> bool:
-            return rsassa_pkcs1_v15_sha256_verify(key, msg, sig)
-
-        @staticmethod
-        def to_jwk(key_obj: Any, as_dict: bool = False) -> Any:
-            raise NotImplementedError("verification only: keys come from the pool's JWKS")
-
-        @staticmethod
-        def from_jwk(jwk: Any) -> RsaPublicKey:
-            return rsa_key_from_jwk(json.loads(jwk) if isinstance(jwk, str) else jwk)
-
-    jws = jwt.PyJWS(algorithms=[])  # none of PyJWT's own algorithms, whatever is installed
-    jws.register_algorithm("RS256", Rs256VerifyOnly())
-    decoder = jwt.PyJWT()
-    decoder._jws = jws  # how jwt/api_jwt.py pairs its own PyJWT with its PyJWS (PyJWT 2.15)
-    return decoder
+    return {"kty": "RSA", "kid": jwk["kid"], "alg": "RS256", "use": "sig", "n": jwk["n"], "e": jwk["e"]}
 
 
 def _fetch_jwks(url: str) -> Any:
-    """The JSON document at ``url``: http(s) only, at most 1 MB, 5 s per network wait."""
-    if not url.startswith(("https://", "http://")):
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 (scheme checked)
+    """The JWKS document at ``url`` (https on AWS; the emulator's http URL locally)."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 (configured URL)
     with urllib.request.urlopen(request, timeout=JWKS_TIMEOUT_SECONDS) as response:  # noqa: S310
         body = response.read(JWKS_MAX_BYTES + 1)
     if len(body) > JWKS_MAX_BYTES:
@@ -163,18 +83,18 @@ def _fetch_jwks(url: str) -> Any:
     return json.loads(body)
 
 
-def usable_keys(jwks: Any) -> dict[str, RsaPublicKey]:
+def usable_keys(jwks: Any) -> dict[str, dict[str, Any]]:
     """The RS256 keys of a JWKS by ``kid``, malformed or unsuitable entries skipped; ValueError when none is left."""
     entries = jwks.get("keys") if isinstance(jwks, dict) else None
     if not isinstance(entries, list):
         raise ValueError("not a JWKS (no keys list)")
-    keys: dict[str, RsaPublicKey] = {}
+    keys: dict[str, dict[str, Any]] = {}
     for entry in entries:
         kid = entry.get("kid") if isinstance(entry, dict) else None
         if not isinstance(kid, str) or not kid or kid in keys:
             continue
         try:
-            keys[kid] = rsa_key_from_jwk(entry)
+            keys[kid] = checked_jwk(entry)
         except ValueError:
             continue
     if not keys:
@@ -183,7 +103,7 @@ def usable_keys(jwks: Any) -> dict[str, RsaPublicKey]:
 
 
 class JwksCache:
-    """The pool's signing keys by ``kid``, fetched with urllib (no HTTP library or cryptography needed).
+    """The pool's signing keys by ``kid``, fetched with urllib.
 
     Kept ``lifespan`` seconds; an unknown ``kid`` fetches again. Any fetch waits ``refetch_cooldown`` after the
     previous attempt, so forged ``kid``s or an endpoint outage cannot turn every sign-in into a fetch. A failed
@@ -203,13 +123,13 @@ class JwksCache:
         self.refetch_cooldown = refetch_cooldown
         self._clock = clock
         self._lock = threading.Lock()
-        self._keys: dict[str, RsaPublicKey] = {}
+        self._keys: dict[str, dict[str, Any]] = {}
         self._fetched_at: float | None = None  # last successful fetch
         self._tried_at: float | None = None  # last fetch attempt, successful or not
         self._last_error = ""
 
-    def key(self, kid: str) -> RsaPublicKey:
-        """The key named ``kid``, fetching the JWKS when needed; TokenError("signing key: ...") when there is none."""
+    def key(self, kid: str) -> dict[str, Any]:
+        """The JWK named ``kid``, fetching the JWKS when needed; TokenError("signing key: ...") when there is none."""
         with self._lock:
             if (kid not in self._keys or self._is_stale()) and self._may_fetch():
                 self._refresh()
@@ -238,8 +158,15 @@ class JwksCache:
         self._keys, self._fetched_at, self._last_error = keys, self._tried_at, ""
 
 
-class IdTokenVerifier:
-    """Checks signature, ``iss``, ``aud``, ``token_use``, ``exp`` and, at sign-in, ``nonce``."""
+class _NoAwsClient:
+    """Stands in for the boto3 session pycognito would make a client with: verifying needs no AWS call."""
+
+    def client(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class TokenVerifier:
+    """Cognito tokens of one pool, verified by pycognito with the keys from the app's cache, plus the app's checks."""
 
     def __init__(
         self,
@@ -250,6 +177,7 @@ class IdTokenVerifier:
         jwks_cache_seconds: float = JWKS_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.pool_id = pool_id
         self.refetch_cooldown = refetch_cooldown
         self.issuer = issuer_for(pool_id)
         self.client_id = client_id
@@ -257,8 +185,24 @@ class IdTokenVerifier:
         self._keys = JwksCache(self.jwks_url, jwks_cache_seconds, refetch_cooldown, clock)
 
     def verify(self, token: str, nonce: str | None = None) -> dict[str, Any]:
-        """The token's claims when every check passes; TokenError naming the first that fails otherwise."""
+        """An ID token's claims when every check passes; TokenError naming the first that fails otherwise."""
+        claims = self._verified(token, "id")
+        expected, given = nonce.encode() if nonce is not None else b"", str(claims.get("nonce", "")).encode()
+        if nonce is not None and not hmac.compare_digest(given, expected):  # bytes: any text compares, no TypeError
+            raise TokenError("nonce does not match the sign-in attempt")
+        return claims
+
+    def verify_access(self, token: str, client_ids: set[str] | None = None) -> dict[str, Any]:
+        """An access token's claims (from any app client of the pool, or only from ``client_ids``)."""
+        claims = self._verified(token, "access")
+        if client_ids is not None and claims.get("client_id") not in client_ids:
+            raise TokenError(f"access token of app client {claims.get('client_id')!r}, not one of this app's")
+        return claims
+
+    def _verified(self, token: str, token_use: str) -> dict[str, Any]:
         import jwt
+        from pycognito import Cognito
+        from pycognito.exceptions import TokenVerificationException
 
         try:
             header = jwt.get_unverified_header(token)
@@ -268,21 +212,15 @@ class IdTokenVerifier:
             raise TokenError(f"algorithm {header.get('alg')!r} is not RS256")
         kid = header.get("kid")
         key = self._keys.key(kid if isinstance(kid, str) else "")
+        cognito = Cognito(self.pool_id, self.client_id, session=_NoAwsClient())  # one per call: thread-safe
+        cognito.pool_jwk = {"keys": [key]}  # the app's cache decides which keys are trusted, and when to fetch
         try:
-            claims = _rs256_only_jwt().decode(
-                token,
-                key,
-                algorithms=["RS256"],
-                audience=self.client_id,
-                issuer=self.issuer,
-                leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "iat", "iss", "aud", "sub", "token_use"]},
-            )
-        except jwt.PyJWTError as error:
+            claims = cognito.verify_token(token, f"{token_use}_token", token_use)
+        except TokenVerificationException as error:
+            raise TokenError(str(error)) from None
+        except (jwt.PyJWTError, ValueError, KeyError) as error:  # a key or token pycognito cannot even read
             raise TokenError(f"{type(error).__name__}: {error}") from None
-        if claims["token_use"] != "id":  # noqa: S105 (a claim value, not a password)
-            raise TokenError(f"token_use is {claims['token_use']!r}, not 'id'")
-        expected, given = nonce.encode() if nonce is not None else b"", str(claims.get("nonce", "")).encode()
-        if nonce is not None and not hmac.compare_digest(given, expected):  # bytes: any text compares, no TypeError
-            raise TokenError("nonce does not match the sign-in attempt")
+        for required in ("sub", "iat"):
+            if required not in claims:
+                raise TokenError(f'Token is missing the "{required}" claim')
         return claims

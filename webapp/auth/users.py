@@ -34,7 +34,7 @@ class User(UserMixin):
         groups = claims.get("cognito:groups") or []
         return cls(
             sub=str(claims["sub"]),
-            email=str(claims.get("email", "")),
+            email=verified_email(claims),
             groups=sorted(str(group) for group in groups),
             signed_in_at=signed_in_at or int(time.time()),
         )
@@ -46,6 +46,13 @@ class User(UserMixin):
 
     def to_session(self) -> dict[str, Any]:
         return {"sub": self.sub, "email": self.email, "groups": self.groups, "signed_in_at": self.signed_in_at}
+
+
+def verified_email(claims: dict[str, Any]) -> str:
+    """The ``email`` claim, only when ``email_verified`` says its owner proved it (an address changed through
+    Cognito's API and not yet confirmed is nobody's); "" otherwise."""
+    verified = claims.get("email_verified")
+    return str(claims.get("email", "")) if verified is True or str(verified).lower() == "true" else ""
 
 
 def load_user(user_id: str) -> User | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import after_this_request, flash, redirect, render_template, request, session, url_for
+from flask import after_this_request, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -15,6 +15,7 @@ from webapp.auth.gate import (
     end_session,
     hosted_login,
     id_tokens,
+    refresh_token,
     start_user_session,
 )
 from webapp.auth.guards import public, safe_next
@@ -98,11 +99,11 @@ def _refuse(reason: str, message: str) -> tuple[str, int]:
 @public
 def logout() -> Response:
     """Sign out: delete the server session, revoke the refresh token, end the hosted-login session too."""
-    refresh_token = (session.get("tokens") or {}).get("refresh_token", "")
+    token = refresh_token()
     end_session()
-    if refresh_token:
+    if token:
         try:
-            hosted_login().revoke(refresh_token)
+            hosted_login().revoke(token)
         except OAuthError as error:
             log.warning("refresh token revocation failed: %s", error)
     return redirect(hosted_login().logout_url(url_for("main.index", _external=True)))

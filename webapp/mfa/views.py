@@ -13,6 +13,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from webapp.auth import sealing
 from webapp.auth.guards import safe_next
 from webapp.mfa import bp
 from webapp.mfa.forms import CodeForm
@@ -45,7 +46,9 @@ def start() -> Response:
         return redirect(url_for(".index"), 303)
     issuer = current_app.config["APP_NAME"]
     enrolment = mfa.start(_access_token(), current_user.email, issuer)
-    session[PENDING] = {"secret": enrolment.secret, "next": safe_next(request.args.get("next"))}
+    # Sealed like a refresh token: reading the sessions table alone must not yield a second factor's secret.
+    secret = sealing.seal(current_app.secret_key, enrolment.secret)
+    session[PENDING] = {"secret": secret, "next": safe_next(request.args.get("next"))}
     return redirect(url_for(".setup"), 303)
 
 
@@ -60,7 +63,8 @@ def _setup_page(form: CodeForm, http_status: int = 200) -> Any:
     pending = session.get(PENDING)
     if not pending:
         return redirect(url_for(".index"))
-    enrolment = mfa.resume(pending["secret"], current_user.email, current_app.config["APP_NAME"])
+    secret = sealing.unseal(current_app.secret_key, pending["secret"])
+    enrolment = mfa.resume(secret, current_user.email, current_app.config["APP_NAME"])
     return render_template("mfa/setup.html", enrolment=enrolment, form=form), http_status
 
 

@@ -26,24 +26,49 @@ def target_of(user: PoolUser) -> dict[str, str]:
     return {"sub": user.sub, "email": user.email, "username": user.username}
 
 
+COGNITO_REFUSALS = {
+    "UsernameExistsException": "An account with that email already exists.",
+    "AliasExistsException": "Another account already uses that email address.",
+    "UserNotFoundException": "That user no longer exists.",
+    "NotAuthorizedException": "Cognito refused: this account's state does not allow it (it may be disabled).",
+    "UnsupportedUserStateException": "Cognito refused: the account is not in a state that allows this "
+    "(for example, it has not confirmed its email yet).",
+    "CodeDeliveryFailureException": "Cognito could not deliver the message to this account's email address.",
+    "InvalidPasswordException": "Cognito refused the password: it does not meet the pool's password policy.",
+    "InvalidParameterException": "Cognito refused the request as invalid; nothing was changed.",
+}
+NO_VERIFIED_EMAIL = "This account has no verified email, so Cognito cannot send it a reset code."
+
+
 def cognito_message(error: CognitoError) -> str:
-    """What to tell the admin about a refusal from Cognito, in plain words."""
+    """What to tell the admin about a refusal from Cognito, in plain words: a sentence, never an exception
+    name (the audit log and the server log keep Cognito's own code and message)."""
     if error.busy:
         return "Cognito is busy right now (too many requests); nothing was changed. Please try again shortly."
-    return {
-        "UsernameExistsException": "An account with that email already exists.",
-        "UserNotFoundException": "That user no longer exists.",
-        "InvalidParameterException": f"Cognito refused the request: {error.message or 'invalid input'}.",
-        "NotAuthorizedException": f"Cognito refused: {error.message or 'not allowed'}.",
-    }.get(error.code, f"Cognito refused the request ({error.code}); nothing was changed.")
+    if error.code == "InvalidParameterException" and "verified" in error.message:
+        return NO_VERIFIED_EMAIL
+    return COGNITO_REFUSALS.get(error.code, "Cognito refused the request; nothing was changed.")
 
 
 def _disable(pool: Cognito, user: PoolUser) -> None:
     pool.disable(user.username)
     end_app_sessions(user.sub, signed_out=True)
+    subscriptions.pause_all(user.sub)  # a disabled account stops receiving notifications
+
+
+def _enable(pool: Cognito, user: PoolUser) -> None:
+    pool.enable(user.username)
+    subscriptions.refresh_policies(user.sub, user.groups)  # and receives them again once enabled
 
 
 def _sign_out(pool: Cognito, user: PoolUser) -> None:
+    sign_out_everywhere(user.sub, user.username)
+
+
+def _reset_password(pool: Cognito, user: PoolUser) -> None:
+    """A reset means the old password may be known to someone else: every session it opened ends now, at
+    Cognito (every refresh token) and here (every app session), not at their next renewal."""
+    pool.reset_password(user.username)
     sign_out_everywhere(user.sub, user.username)
 
 
@@ -77,6 +102,15 @@ class Action:
     not_on_last_admin: bool = False
     style: str = "outline-secondary"  # the Bootstrap button style on the user page
 
+    def offered(self, user: PoolUser, actor_sub: str) -> bool:
+        """Whether the user page offers it to this admin: it applies, and the server would not refuse it for
+        a reason known already (one's own account; a reset for an account without a verified email)."""
+        if self.not_on_self and user.sub == actor_sub:
+            return False
+        if self.name == "reset-password" and user.attributes.get("email_verified") != "true":
+            return False
+        return self.applies_to(user)
+
     def applies_to(self, user: PoolUser) -> bool:
         """Whether the user page offers it for this user (disable only when enabled, and so on)."""
         is_admin = ADMIN_GROUP in user.groups
@@ -93,8 +127,8 @@ ACTIONS: dict[str, Action] = {
     action.name: action
     for action in (
         Action("disable", "Disable", "Disabled", _disable, not_on_self=True, not_on_last_admin=True),
-        Action("enable", "Enable", "Enabled", lambda pool, user: pool.enable(user.username)),
-        Action("reset-password", "Reset password", "Password reset for", lambda p, u: p.reset_password(u.username)),
+        Action("enable", "Enable", "Enabled", _enable),
+        Action("reset-password", "Reset password", "Password reset for", _reset_password),
         Action("promote", "Make admin", "Made admin:", _promote),
         Action("demote", "Remove from admin", "Removed from admin:", _demote, not_on_self=True, not_on_last_admin=True),
         Action("sign-out", "Sign out everywhere", "Signed out everywhere:", _sign_out),
@@ -107,6 +141,8 @@ def guardrail(actor: Actor, action: Action, user: PoolUser) -> str:
     """Why ``action`` must not be done to ``user`` by ``actor`` ("" when it may)."""
     if action.not_on_self and user.sub == actor.sub:
         return "You cannot do that to your own account: ask another admin."
+    if action.name == "reset-password" and user.attributes.get("email_verified") != "true":
+        return NO_VERIFIED_EMAIL
     if action.not_on_last_admin and ADMIN_GROUP in user.groups and cognito().members(ADMIN_GROUP) <= {user.username}:
         return "This is the last admin: make someone else an admin first."
     return ""
