@@ -73,14 +73,24 @@ def unavailable(error: Exception):
     return render_error(ServiceUnavailable())
 
 
+def too_many(error: Exception):
+    """A rate limit (``limits.RateLimited``): the 429 page, saying which limit and when to try again."""
+    from werkzeug.exceptions import TooManyRequests
+
+    refused = TooManyRequests(description=error.message, retry_after=error.retry_after)  # type: ignore[attr-defined]
+    return render_error(refused)
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers: one for 500 (to log it), one for refused forms, one for AWS outages, one for
     every other HTTP error."""
     from flask_wtf.csrf import CSRFError
 
     from webapp.aws import AwsError
+    from webapp.limits import RateLimited
 
     app.register_error_handler(InternalServerError, handle_unexpected)
+    app.register_error_handler(RateLimited, too_many)
     app.register_error_handler(AwsError, unavailable)
     app.register_error_handler(CSRFError, refused_form)
     app.register_error_handler(HTTPException, render_error)

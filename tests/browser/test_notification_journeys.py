@@ -1,5 +1,6 @@
 """Notification journeys in real headless Chromium against the local stack (SNS emulated by moto)."""
 
+import re
 import uuid
 
 from playwright.sync_api import expect
@@ -27,15 +28,25 @@ def test_a_user_subscribes_by_email_and_sms_then_unsubscribes(page, stack):
     assert_accessible(page)
     page.get_by_role("button", name="Subscribe by email").click()
     expect(page.get_by_role("alert")).to_contain_text("confirm it from the email")
-    page.get_by_label("Mobile number").fill("+447700900123")
+    number = f"+4477009{uuid.uuid4().int % 10**5:05d}"
+    masked = f"{number[:3]}*******{number[-3:]}"
+    page.get_by_label("Mobile number").fill(number[:6] + " " + number[6:])  # as typed, with a space
     page.get_by_role("button", name="Subscribe by text").click()
+    expect(page.get_by_role("alert")).to_contain_text(f"We have texted a code to {masked}")
+    page.goto("/_local/outbox/")  # locally, the texted code is on the local outbox page
+    texted = page.get_by_test_id("outbox-sms").filter(has_text=number).first.inner_text()
+    code = re.search(r"code is (\d{6})", texted).group(1)
+    page.goto("/account")
+    page.get_by_label(f"Code texted to {masked}").fill(f"{code[:3]} {code[3:]}")  # pasted with a space
+    page.get_by_role("button", name="Confirm number").click()
+    expect(page.get_by_role("alert")).to_contain_text(f"Subscribed {masked} to text messages.")
     subscriptions = page.get_by_test_id("subscriptions")
     expect(subscriptions).to_contain_text(f"Email to {email[0]}***@example.com")
-    expect(subscriptions).to_contain_text("Text message to +44*******123")
+    expect(subscriptions).to_contain_text(f"Text message to {masked}")
     page.get_by_label("Tell me when someone else changes one of my records").check()
     page.get_by_role("button", name="Save preference").click()
     expect(page.get_by_role("alert")).to_contain_text("You will hear about changes")
-    page.get_by_role("button", name="Unsubscribe +44*******123").click()
+    page.get_by_role("button", name=f"Unsubscribe {masked}").click()
     expect(subscriptions).not_to_contain_text("Text message")
     assert_accessible(page)
     assert [p for p in page.problems if "status of 422" not in p] == []

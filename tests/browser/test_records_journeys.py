@@ -153,7 +153,7 @@ def test_delete_after_confirming_then_an_admin_restores_it(page, second_page, st
     sign_in(second_page, "admin@example.com", "Admin-Passw0rd")
     assert_accessible(second_page)
     second_page.get_by_role("link", name=title).click()  # the deleted record's last values and history
-    expect(second_page.get_by_role("status")).to_contain_text("Deleted by")
+    expect(second_page.get_by_role("status").filter(has_text="Deleted by")).to_contain_text("Deleted by")
     expect(second_page.get_by_test_id("history")).to_contain_text("Deleted")
     assert_accessible(second_page)
     second_page.get_by_role("button", name="Restore").click()

@@ -73,6 +73,7 @@ def test_payloads_in_record_fields_and_the_search_box_render_inert(page, second_
     second_page.get_by_label("Notes").fill(SHORT)
     second_page.get_by_role("button", name="Save changes").click()
     page.get_by_label("Title").fill(PAYLOAD[:120])
+    page.get_by_label("Notes").fill(COMPACT)  # the same field as the other save: a clash, not a merge
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("button", name="Save mine on top")).to_be_visible()
     assert_inert(page, "the conflict page")

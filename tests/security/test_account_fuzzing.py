@@ -8,11 +8,14 @@ seed user and the seed admin of the module's stack, and checks: never a 5xx; a r
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import escape
 
+from tests.support.forms import texted_code
 from tests.support.fuzzing import (
     E164,
     EMAILS,
@@ -33,6 +36,15 @@ from tests.support.fuzzing import (
 from tests.support.sending import post, received
 from tests.support.state import sns_backend, stored, written
 from webapp.sns import mask
+
+
+@pytest.fixture(autouse=True)
+def roomy_limits(monkeypatch):
+    """The properties are about what is typed, not how often: rate limits (tested in
+    tests/functional/test_subscription_ownership.py) are raised out of their way."""
+    from webapp import limits
+
+    monkeypatch.setattr(limits, "RULES", {name: replace(rule, hits=10**6) for name, rule in limits.RULES.items()})
 
 
 def subscription_forms(role: str) -> st.SearchStrategy[dict[str, tuple[str | None, bool]]]:
@@ -71,6 +83,9 @@ def test_a_subscription_is_refused_without_writing_or_subscribes_exactly_that_en
             return
         if kind == "sms":
             assert E164.fullmatch(typed), f"accepted {typed!r} as a phone number SNS can text"
+            assert stored(stack, "webapp-notifications", pk=f"user#{sub}", sk=f"sub#sms#{typed}") is None  # not yet
+            code = {"csrf_token": stack.csrf(client), "number": typed, "code": texted_code(typed)}
+            assert post(client, "/account/subscriptions/confirm", code).status_code == 302
         assert len(typed.encode()) <= 254 and typed.isprintable(), f"accepted {typed!r} as an endpoint"
         mine = stored(stack, "webapp-notifications", pk=f"user#{sub}", sk=f"sub#{kind}#{typed}")
         assert mine is not None and mine["endpoint"] == typed

@@ -43,6 +43,13 @@ RULES = {
     "account.index": SIGNED_IN,
     "account.subscribe": SIGNED_IN,
     "account.unsubscribe": SIGNED_IN,
+    "account.confirm_phone": SIGNED_IN,
+    "mfa.index": SIGNED_IN,
+    "mfa.start": SIGNED_IN,
+    "mfa.setup": SIGNED_IN,
+    "mfa.verify": SIGNED_IN,
+    "mfa.remove": SIGNED_IN,
+    "mfa.required": SIGNED_IN,
     "account.record_events": SIGNED_IN,
     "account.sign_out_everywhere": SIGNED_IN,
     "records.index": SIGNED_IN,  # a user's own records; everyone's for an admin
@@ -262,6 +269,8 @@ def send_id(stage: Stage) -> str:
 FORMS: dict[str, Callable[[Stage, Any], dict[str, str]]] = {
     "account.subscribe": lambda stage, client: {"protocol": "email", "endpoint": stage.unique("sub@example.net")},
     "account.unsubscribe": lambda stage, client: {"protocol": "email", "endpoint": "nobody@example.net"},
+    "account.confirm_phone": lambda stage, client: {"number": "+447700900123", "code": "123456"},
+    "mfa.verify": lambda stage, client: {"code": "123456"},
     "account.record_events": lambda stage, client: {"record_events": "on"},
     "records.create": lambda stage, client: GOOD | {"submission_id": new_form(client)["submission_id"]},
     "records.edit": lambda stage, client: GOOD | {"version": "1", "title": "Changed by the matrix"},

@@ -24,7 +24,6 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from tests.support.forms import csrf
 from tests.support.state import sns_backend
 from webapp.aws import CLIENT_CONFIG
 
@@ -258,6 +257,4 @@ def topic_messages(aws) -> list:
     return list(sns_backend().topics[aws["SNS_TOPIC_ARN"]].sent_notifications)
 
 
-def subscribe(client, protocol: str, endpoint: str):
-    form = {"csrf_token": csrf(client), "protocol": protocol, "endpoint": endpoint}
-    return client.post("/account/subscriptions", data=form)
+from tests.support.forms import subscribe  # noqa: E402, F401 (the account page's way, phone codes included)

@@ -64,3 +64,33 @@ class HostedLoginBrowser:
         answer = self.submit_password(self.start(path), email, password)
         assert answer.status_code == 302, answer.text
         return self.callback(answer.headers["Location"])
+
+
+def texted_code(number: str) -> str:
+    """The newest code the app texted to ``number`` (read from the emulated SNS in this process)."""
+    from localaws import outbox
+
+    for text in outbox.sms_messages():  # newest first
+        found = re.search(r"code is (\d{6})", text["message"])
+        if text["phone"] == number and found:
+            return found.group(1)
+    raise AssertionError(f"no code was texted to {number}")
+
+
+def subscribe(client, protocol: str, endpoint: str):
+    """Subscribe as a person does on the account page: an email address at once (SNS asks its owner to
+    confirm), a phone number by entering the code texted to it. Returns the last answer."""
+    answer = client.post(
+        "/account/subscriptions", data={"csrf_token": csrf(client), "protocol": protocol, "endpoint": endpoint}
+    )
+    if protocol != "sms" or answer.status_code != 302 or "texted a code" not in flashed(client):
+        return answer
+    number = "".join(endpoint.split())
+    form = {"csrf_token": csrf(client), "number": number, "code": texted_code(number)}
+    return client.post("/account/subscriptions/confirm", data=form)
+
+
+def flashed(client) -> str:
+    """The messages waiting to be shown on the client's next page, as one text (they stay waiting)."""
+    with client.session_transaction() as session:
+        return " ".join(message for _, message in session.get("_flashes", []))

@@ -17,8 +17,9 @@ def store(dynamodb, new_table):
     return NotificationStore(dynamodb, new_table("NOTIFICATIONS_TABLE"))
 
 
-def subscribe(store, user=ALICE, endpoint="alice@example.com", protocol="email", arn="1"):
-    store.add_subscription(user, f"{user}@example.com", protocol, endpoint, ARN + arn)
+def subscribe(store, user=ALICE, endpoint="alice@example.com", protocol="email", arn="1", previous=None):
+    subscription = {"protocol": protocol, "endpoint": endpoint, "arn": ARN + arn, "state": "pending"}
+    store.add_subscription(user, f"{user}@example.com", subscription, previous)
 
 
 def endpoints(store, user):
@@ -201,3 +202,26 @@ def test_a_history_the_table_cannot_read_is_busy(store, refuse):
     with pytest.raises(DynamoUnavailable) as refused:
         store.history(10)
     assert refused.value.busy
+
+
+def test_an_owner_proved_elsewhere_takes_the_endpoint_over_in_one_write(store):
+    subscribe(store, user=BOB, endpoint="shared@example.com")
+    subscribe(store, user=ALICE, endpoint="shared@example.com", arn="2", previous=BOB)
+    assert store.owner_of("email", "shared@example.com")["owner"] == ALICE
+    assert endpoints(store, BOB) == [] and endpoints(store, ALICE) == [("email", "shared@example.com")]
+
+
+def test_a_takeover_from_an_owner_who_no_longer_owns_it_is_refused(store):
+    subscribe(store, user=BOB, endpoint="shared@example.com")
+    with pytest.raises(AlreadyOwned):
+        subscribe(store, user=ALICE, endpoint="shared@example.com", previous="someone-else")
+    assert store.owner_of("email", "shared@example.com")["owner"] == BOB
+
+
+def test_a_phone_check_counts_wrong_codes_up_to_the_limit(store):
+    store.put_phone_check(ALICE, "+447700900123", "hash", int(time.time()) + 600)
+    assert [store.count_wrong_code(ALICE, "+447700900123", 2) for _ in range(3)] == [True, True, False]
+    assert store.phone_check(ALICE, "+447700900123")["attempts"] == 2
+    store.delete_phone_check(ALICE, "+447700900123")
+    assert store.phone_check(ALICE, "+447700900123") is None
+    assert store.count_wrong_code(ALICE, "+447700900123", 2) is False

@@ -44,3 +44,14 @@ class RecordEventsForm(FlaskForm):
     @property
     def wanted(self) -> bool:
         return self.record_events.data == "on"
+
+
+class ConfirmPhoneForm(FlaskForm):
+    """The code texted to a number, as typed or pasted ("123 456")."""
+
+    number = StringField(default="", filters=[no_spaces])
+    code = StringField(default="", filters=[no_spaces])
+
+    def validate_code(self, field: StringField) -> None:
+        if not (field.data.isascii() and field.data.isdigit() and len(field.data) == 6):
+            raise ValidationError("Enter the 6-digit code from the text message.")

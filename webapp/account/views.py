@@ -9,7 +9,14 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from webapp.account import bp
-from webapp.account.forms import FIELD_OF, PROTOCOLS, RecordEventsForm, SubscribeForm, UnsubscribeForm
+from webapp.account.forms import (
+    FIELD_OF,
+    PROTOCOLS,
+    ConfirmPhoneForm,
+    RecordEventsForm,
+    SubscribeForm,
+    UnsubscribeForm,
+)
 from webapp.auth.gate import end_session, hosted_login
 from webapp.cognito import CognitoError
 from webapp.services import sessions, subscriptions
@@ -28,6 +35,7 @@ def _page(errors: dict[str, str] | None = None, values: dict[str, str] | None = 
         "account/index.html",
         user=current_user,
         subscriptions=overview.subscriptions,
+        phone_checks=overview.phone_checks,
         record_events=overview.record_events,
         errors=errors or {},
         values=values or {"email": current_user.email, "phone": ""},
@@ -37,7 +45,7 @@ def _page(errors: dict[str, str] | None = None, values: dict[str, str] | None = 
 
 @bp.post("/subscriptions")
 def subscribe() -> Any:
-    """Subscribe an email address or a phone number (E.164) to the app's notifications."""
+    """Subscribe an email address (SNS asks its owner to confirm), or text a code to a phone number (E.164)."""
     form = SubscribeForm()
     protocol = form.protocol.data
     if protocol not in PROTOCOLS:
@@ -47,16 +55,31 @@ def subscribe() -> Any:
     values = {"email": current_user.email, "phone": ""} | {FIELD_OF[protocol]: endpoint}
     if not valid:
         return _page({protocol: form.endpoint.errors[0]}, values, 422)
+    start = subscriptions.subscribe_email if protocol == "email" else subscriptions.start_phone_check
     try:
-        added = subscriptions.subscribe(current_user.actor, protocol, endpoint)
+        started = start(current_user.actor, endpoint)
     except subscriptions.SubscriptionRefused as refused:
         return _page({protocol: refused.message}, values, refused.status)
-    if not added:
+    if not started:
         flash(f"{mask(endpoint)} is already subscribed.", "info")
     elif protocol == "email":
         flash(f"Subscribed {mask(endpoint)}: confirm it from the email SNS has sent you.", "success")
     else:
-        flash(f"Subscribed {mask(endpoint)} to text messages.", "success")
+        flash(f"We have texted a code to {mask(endpoint)}: enter it below to subscribe that number.", "success")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/subscriptions/confirm")
+def confirm_phone() -> Any:
+    """Subscribe a phone number with the code texted to it."""
+    form = ConfirmPhoneForm()
+    if not form.validate():
+        return _page({f"code-{form.number.data}": form.code.errors[0]}, status=422)
+    try:
+        subscriptions.confirm_phone(current_user.actor, form.number.data, form.code.data)
+    except subscriptions.SubscriptionRefused as refused:
+        return _page({f"code-{form.number.data}": refused.message}, status=refused.status)
+    flash(f"Subscribed {mask(form.number.data)} to text messages.", "success")
     return redirect(url_for("account.index"))
 
 

@@ -5,6 +5,8 @@ One table, keys ``pk`` + ``sk``:
 - ``user#<sub>`` / ``sub#<protocol>#<endpoint>``: a user's subscription (its ARN, when it was made);
 - ``endpoint#<protocol>#<endpoint>`` / ``owner``: who owns an endpoint (the admin overview's lookup);
 - ``user#<sub>`` / ``prefs``: whether the user wants to hear about changes to their records;
+- ``user#<sub>`` / ``verify#sms#<number>``: a texted code not yet entered (its HMAC, attempts, expiry: TTL);
+- ``limit#<what>#<who>`` / ``<window>``: a per-user or per-number rate limit's count (webapp/limits.py; TTL);
 - ``template`` / ``<name>``: message templates (saved messages);
 - ``send`` / ``<at>#<send id>``: the history, newest first;
 - ``claim#<send id>`` / ``claim``: a send form already used (so a double submit never sends twice).
@@ -52,36 +54,103 @@ class NotificationStore:
     def subscriptions_of(self, user_sub: str) -> list[dict[str, Any]]:
         return self._query(f"user#{user_sub}", "sub#")
 
-    def add_subscription(self, user_sub: str, email: str, protocol: str, endpoint: str, arn: str) -> None:
-        """Record a subscription and its owner together; AlreadyOwned when another account owns the endpoint."""
-        at = now_iso()
-        mine = {
-            "pk": f"user#{user_sub}",
-            "sk": f"sub#{protocol}#{endpoint}",
-            "arn": arn,
-            "protocol": protocol,
-            "endpoint": endpoint,
-            "created_at": at,
-        }
+    def user_items(self, user_sub: str) -> list[dict[str, Any]]:
+        """Everything kept for one user (subscriptions, phone checks, preferences): one Query."""
+        return self._query(f"user#{user_sub}")
+
+    def add_subscription(
+        self,
+        user_sub: str,
+        email: str,
+        subscription: dict[str, str],
+        previous_owner: str | None = None,
+    ) -> None:
+        """Record a subscription (``protocol``, ``endpoint``, ``arn``, ``state``) and its owner together.
+
+        AlreadyOwned when another account owns the endpoint; with ``previous_owner``, that account's record of
+        it is taken over in the same transaction (only if it still owns it), when the new owner proved the
+        address is theirs.
+        """
+        protocol, endpoint = subscription["protocol"], subscription["endpoint"]
+        mine = {"pk": f"user#{user_sub}", "sk": f"sub#{protocol}#{endpoint}", "created_at": now_iso()} | subscription
         owner = {"pk": f"endpoint#{protocol}#{endpoint}", "sk": "owner", "owner": user_sub, "owner_email": email}
+        expected = previous_owner or user_sub
         writes = [
             {"Put": {"TableName": self.table, "Item": to_item(mine)}},
             {
                 "Put": {
                     "TableName": self.table,
                     "Item": to_item(owner),
-                    "ConditionExpression": "attribute_not_exists(pk) OR #owner = :me",
+                    "ConditionExpression": "attribute_not_exists(pk) OR #owner = :expected",
                     "ExpressionAttributeNames": {"#owner": "owner"},
-                    "ExpressionAttributeValues": {":me": {"S": user_sub}},
+                    "ExpressionAttributeValues": {":expected": {"S": expected}},
                 }
             },
         ]
+        if previous_owner:
+            key = {"pk": {"S": f"user#{previous_owner}"}, "sk": {"S": f"sub#{protocol}#{endpoint}"}}
+            writes.append({"Delete": {"TableName": self.table, "Key": key}})
         try:
             call(self.client, "transact_write_items", TransactItems=writes)
         except DynamoUnavailable as error:
             if error.failed_condition(1):
                 raise AlreadyOwned(endpoint) from None
             raise
+
+    def set_state(self, user_sub: str, protocol: str, endpoint: str, state: str) -> None:
+        """Record what SNS said of a subscription (pending, confirmed) so the account page need not ask again."""
+        key = {"pk": {"S": f"user#{user_sub}"}, "sk": {"S": f"sub#{protocol}#{endpoint}"}}
+        call(
+            self.client,
+            "update_item",
+            TableName=self.table,
+            Key=key,
+            UpdateExpression="SET #s = :s",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={":s": {"S": state}},
+        )
+
+    # Phone checks: a code texted to a number proves the user holds it
+
+    def put_phone_check(self, user_sub: str, number: str, code_hash: str, expires_at: int) -> None:
+        item = {
+            "pk": f"user#{user_sub}",
+            "sk": f"verify#sms#{number}",
+            "number": number,
+            "code_hash": code_hash,
+            "attempts": 0,
+            "expires_at": expires_at,
+        }
+        call(self.client, "put_item", TableName=self.table, Item=to_item(item))
+
+    def phone_check(self, user_sub: str, number: str) -> dict[str, Any] | None:
+        key = {"pk": {"S": f"user#{user_sub}"}, "sk": {"S": f"verify#sms#{number}"}}
+        item = call(self.client, "get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
+
+    def count_wrong_code(self, user_sub: str, number: str, allowed: int) -> bool:
+        """Count one wrong code; False when the check had used up its ``allowed`` attempts already (or is gone)."""
+        key = {"pk": {"S": f"user#{user_sub}"}, "sk": {"S": f"verify#sms#{number}"}}
+        try:
+            call(
+                self.client,
+                "update_item",
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="ADD attempts :one",
+                ConditionExpression="attribute_exists(pk) AND attempts < :allowed",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":allowed": {"N": str(allowed)}},
+            )
+        except DynamoUnavailable as error:
+            if error.failed_condition():
+                return False
+            raise
+        return True
+
+    def delete_phone_check(self, user_sub: str, number: str) -> None:
+        key = {"pk": {"S": f"user#{user_sub}"}, "sk": {"S": f"verify#sms#{number}"}}
+        call(self.client, "delete_item", TableName=self.table, Key=key)
 
     def owner_of(self, protocol: str, endpoint: str) -> dict[str, Any] | None:
         key = {"pk": {"S": f"endpoint#{protocol}#{endpoint}"}, "sk": {"S": "owner"}}

@@ -14,6 +14,7 @@ from typing import Any
 from webapp.actors import ADMIN_GROUP, Actor
 from webapp.cognito import cognito
 from webapp.dynamodb import DynamoUnavailable
+from webapp.limits import limits
 from webapp.notifications.store import notification_store
 from webapp.sns import SnsError, mask, sns
 
@@ -97,7 +98,9 @@ def send(actor: Actor, send_id: str, draft: Draft) -> Delivery:
 
 
 def send_sms(actor: Actor, send_id: str, phone: str, text: str) -> Delivery:
-    """A text message straight to one phone number, once per send form."""
+    """A text message straight to one phone number, once per send form (at most 30 an hour per admin: SMS
+    costs the operator money)."""
+    limits().hit("direct-sms-user", actor.sub)
     entry = {"actor_email": actor.email, "kind": "sms", "audience": mask(phone), "subject": text[:60]}
     return _deliver(send_id, entry, lambda: sns().send_sms(phone, text))
 
