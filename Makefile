@@ -65,12 +65,16 @@ remove: $(NODE_STAMP)
 browser:
 	@.ci/ensure-chromium
 
-# Refresh the CSS framework shipped in static/ from the version pinned in package.json.
+# Refresh the CSS framework and the API docs' viewer (Swagger UI) shipped in static/ from package.json's versions.
 vendor: $(NODE_STAMP)
 	mkdir -p static/vendor/bootstrap
 	sed '/sourceMappingURL=/d' node_modules/bootstrap/dist/css/bootstrap.min.css > static/vendor/bootstrap/bootstrap.min.css
 	sed '/sourceMappingURL=/d' node_modules/bootstrap/dist/js/bootstrap.bundle.min.js > static/vendor/bootstrap/bootstrap.bundle.min.js
 	cp node_modules/bootstrap/LICENSE static/vendor/bootstrap/LICENSE
+	mkdir -p static/vendor/swagger-ui
+	sed '/sourceMappingURL=/d' node_modules/swagger-ui-dist/swagger-ui-bundle.js > static/vendor/swagger-ui/swagger-ui-bundle.js
+	sed '/sourceMappingURL=/d' node_modules/swagger-ui-dist/swagger-ui.css > static/vendor/swagger-ui/swagger-ui.css
+	cp node_modules/swagger-ui-dist/LICENSE node_modules/swagger-ui-dist/NOTICE node_modules/swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt static/vendor/swagger-ui/
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .serverless

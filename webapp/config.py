@@ -73,6 +73,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RECORDS_PAGE_SIZE", "20", "Records per list page (a visitor may ask for 5 to 100).", _positive_int),
     Setting("COGNITO_USER_POOL_ID", "", "Cognito user pool id, e.g. eu-west-1_AbCdEf123."),
     Setting("COGNITO_CLIENT_ID", "", "Cognito app client id used for the hosted login."),
+    Setting("COGNITO_CLI_CLIENT_ID", "", "Public app client id for people's own API scripts (the account page)."),
     Setting("COGNITO_CLIENT_SECRET", "", "The app client's secret; empty for a client without one."),
     Setting(
         "COGNITO_CLIENT_SECRET_PARAMETER", "", "SSM SecureString holding COGNITO_CLIENT_SECRET, read at cold start."
@@ -91,6 +92,7 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
     ),
     Setting("SNS_TOPIC_ARN", "", "SNS topic that notifications are published to."),
+    Setting("API_RESOURCE_SERVER", "dashboard", "The Cognito resource server whose scopes the JSON API checks."),
     Setting("REQUIRE_ADMIN_MFA", "0", "Admin pages stay closed to admins without two-step verification.", _flag),
 )
 

@@ -31,9 +31,26 @@ SIGNED_OUT = (
 )
 
 
+def for_the_api() -> bool:
+    """Whether this request is the JSON API's: its errors are problem+json, never a page."""
+    from flask import has_request_context, request
+
+    return has_request_context() and (request.path == "/api" or request.path.startswith("/api/"))
+
+
+def api_problem(status: int, detail: str = "", headers: dict | None = None):
+    from webapp.api import problems
+
+    return problems.response(problems.from_status(status, detail, headers))
+
+
 def render_error(error: HTTPException):
     """Render ``error`` in the layout with its status code (and keep headers such as Allow or Retry-After)."""
     code = error.code or 500
+    if for_the_api():
+        own = error.description if error.description != type(error).description else ""
+        kept = {k: v for k, v in error.get_headers() if k in ("Allow", "Retry-After", "WWW-Authenticate")}
+        return api_problem(code, own, kept)
     title, message = MESSAGES.get(code, (error.name, error.description))
     if code < 500 and error.description and error.description != type(error).description:
         # The app said what was wrong (abort(400, description=...)): show that. Descriptions are written for
@@ -64,12 +81,16 @@ def render_error_page(code: int, title: str, message: str, error: HTTPException,
 def handle_unexpected(error: InternalServerError):
     """Log the exception behind a 500 with its traceback; the page itself says nothing about it."""
     log.error("unhandled exception", exc_info=error.original_exception or error)
-    return render_error(error)
+    return render_error(InternalServerError()) if for_the_api() else render_error(error)
 
 
 def unavailable(error: Exception):
     """An AWS service a page needs did not answer as it should (``aws.AwsError``): the 503 page. Its words
     are logged where the call failed (``aws.call``) and never shown: they are AWS's, not the person's."""
+    if for_the_api():
+        return api_problem(
+            503, "A service this request needs is not answering. Try again shortly.", {"Retry-After": "5"}
+        )
     return render_error(ServiceUnavailable())
 
 
@@ -78,6 +99,8 @@ def too_many(error: Exception):
     from werkzeug.exceptions import TooManyRequests
 
     refused = TooManyRequests(description=error.message, retry_after=error.retry_after)  # type: ignore[attr-defined]
+    if for_the_api():
+        return api_problem(429, error.message, {"Retry-After": str(error.retry_after)})  # type: ignore[attr-defined]
     return render_error(refused)
 
 
@@ -86,11 +109,13 @@ def init_app(app: Flask) -> None:
     every other HTTP error."""
     from flask_wtf.csrf import CSRFError
 
+    from webapp.api.problems import Problem, response
     from webapp.aws import AwsError
     from webapp.limits import RateLimited
 
     app.register_error_handler(InternalServerError, handle_unexpected)
     app.register_error_handler(RateLimited, too_many)
+    app.register_error_handler(Problem, response)
     app.register_error_handler(AwsError, unavailable)
     app.register_error_handler(CSRFError, refused_form)
     app.register_error_handler(HTTPException, render_error)

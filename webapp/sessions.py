@@ -212,8 +212,14 @@ SESSIONLESS_PATHS = ("/healthz", "/favicon.ico")
 
 
 def _sessionless(app: Flask, path: str) -> bool:
-    """Static files and the health check never need the session: no DynamoDB read for them."""
-    return path in SESSIONLESS_PATHS or path.startswith(f"{app.static_url_path}/")
+    """Static files and the health check never need the session: no DynamoDB read for them. Nor does the JSON
+    API, which never takes a cookie (its caller is API Gateway's authorizer's): no session is opened there."""
+    return (
+        path in SESSIONLESS_PATHS
+        or path.startswith(f"{app.static_url_path}/")
+        or path == "/api"
+        or path.startswith("/api/")
+    )
 
 
 def hash_id(session_id: str) -> str:

@@ -184,6 +184,45 @@ def update(
     raise VersionConflict(current)
 
 
+def fields_changed_since(record: Record, version: int) -> set[str]:
+    """Which fields saves after ``version`` changed: from the history the record carries (its newest
+    entries), or from its full history when those do not reach back that far."""
+    entries = record.recent or []
+    versions = [int(entry.get("version", 0)) for entry in entries]
+    if not versions or min(versions) > version + 1:
+        entries = record_store().history(record.record_id, limit=max(RECENT_HISTORY, record.version - version + 1))
+    return {name for entry in entries if int(entry.get("version", 0)) > version for name in entry.get("changes") or {}}
+
+
+def patch(actor: Actor, record: Record, changes: dict[str, Any], expected_version: int) -> Saved:
+    """Apply ``changes`` (only the fields sent, as the JSON API's PATCH) to ``record`` if it is still at
+    ``expected_version``; on a later version, the same merge rule as the pages: the save goes through when
+    the saves since changed other fields (``Saved.kept_theirs``), MergeConflict when one changed a field sent
+    here to another value."""
+    current = record
+    for _ in range(MERGE_ATTEMPTS):
+        kept: tuple[str, ...] = ()
+        if current.version != expected_version:
+            theirs = fields_changed_since(current, expected_version)
+            declared = schema.FIELDS_BY_NAME
+            clash = {
+                n for n in changes if n in theirs and not schema.same(declared[n], changes[n], current.values.get(n))
+            }
+            if clash:
+                raise MergeConflict(current, {}, set(changes), theirs, clash)
+            kept = tuple(f.name for f in schema.FIELDS if f.name in theirs - set(changes))
+        try:
+            updated = record_store().update(current, actor.audit(), current.values | changes, current.version)
+        except VersionConflict as conflict:
+            if conflict.current is None:
+                raise
+            current = conflict.current
+            continue
+        record_changed(updated, "update", actor)
+        return Saved(updated, kept)
+    raise VersionConflict(current)
+
+
 def delete(actor: Actor, record: Record, expected_version: int) -> None:
     """Delete the record if unchanged since it was shown (VersionConflict otherwise); its history keeps its
     last values and an admin can restore it."""

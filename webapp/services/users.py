@@ -80,13 +80,13 @@ def _promote(pool: Cognito, user: PoolUser) -> None:
 
 def _demote(pool: Cognito, user: PoolUser) -> None:
     pool.remove_from_group(user.username, ADMIN_GROUP)
-    end_app_sessions(user.sub, signed_out=False)
+    end_app_sessions(user.sub, signed_out=True)  # and their API tokens, which still name the admin group
     subscriptions.refresh_policies(user.sub, [group for group in user.groups if group != ADMIN_GROUP])
 
 
 def _delete(pool: Cognito, user: PoolUser) -> None:
     pool.delete(user.username)
-    end_app_sessions(user.sub, signed_out=False)
+    end_app_sessions(user.sub, signed_out=True)  # their API tokens too, until they expire
     subscriptions.remove_all(user.sub)
 
 
