@@ -185,6 +185,48 @@ class Cognito:
         settings = {"Enabled": enabled, "PreferredMfa": enabled}
         self._call("set_user_mfa_preference", AccessToken=access_token, SoftwareTokenMfaSettings=settings)
 
+    # App clients (the admin console's API clients), on the function's IAM role
+
+    def app_clients(self, token: str | None = None) -> tuple[list[dict[str, str]], str]:
+        """One page of the pool's app clients, ``{"id", "name"}`` each (ListUserPoolClients: at most 60), and
+        the token of the next page ("" at the end)."""
+        params: dict[str, Any] = {"UserPoolId": self.pool_id, "MaxResults": MAX_PAGE}
+        if token:
+            params["NextToken"] = token
+        answer = self._call("list_user_pool_clients", **params)
+        found = [{"id": raw["ClientId"], "name": raw["ClientName"]} for raw in answer.get("UserPoolClients", [])]
+        return found, answer.get("NextToken", "")
+
+    def app_client(self, client_id: str) -> dict[str, Any]:
+        """An app client's settings (DescribeUserPoolClient) without its secret, which Cognito returns every time
+        and the app never passes on; CognitoError("ResourceNotFoundException") when there is none."""
+        answer = self._call("describe_user_pool_client", UserPoolId=self.pool_id, ClientId=client_id)
+        return {key: value for key, value in answer["UserPoolClient"].items() if key != "ClientSecret"}
+
+    def create_machine_client(self, name: str, scopes: list[str], access_minutes: int) -> dict[str, Any]:
+        """A confidential app client for the client-credentials grant only, with ``scopes``; the answer holds its
+        settings and, this once, its ``ClientSecret``."""
+        answer = self._call(
+            "create_user_pool_client",
+            UserPoolId=self.pool_id,
+            ClientName=name,
+            GenerateSecret=True,
+            AllowedOAuthFlows=["client_credentials"],
+            AllowedOAuthFlowsUserPoolClient=True,
+            AllowedOAuthScopes=scopes,
+            ExplicitAuthFlows=["ALLOW_REFRESH_TOKEN_AUTH"],  # no user sign-in of any kind through this client
+            AccessTokenValidity=access_minutes,
+            TokenValidityUnits={"AccessToken": "minutes"},
+            EnableTokenRevocation=True,
+            PreventUserExistenceErrors="ENABLED",
+        )
+        return answer["UserPoolClient"]
+
+    def delete_app_client(self, client_id: str) -> None:
+        """Delete an app client (DeleteUserPoolClient): it can get no new token. Tokens it already has stay valid
+        at the gateway until they expire (the API refuses them by the app's own revocation marker)."""
+        self._call("delete_user_pool_client", UserPoolId=self.pool_id, ClientId=client_id)
+
 
 def _searchable(value: str) -> bool:
     """Whether ``value`` can be part of an email address at all: control characters (a newline ends

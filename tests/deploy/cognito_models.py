@@ -1,5 +1,6 @@
 """Test-only CloudFormation handlers for the resource types moto's CloudFormation lacks: Cognito's, the
-deployment bucket's policy that Serverless adds, and the REST API's stage (deploy/api-stage.js).
+deployment bucket's policy that Serverless adds, the REST API's stage (deploy/api-stage.js) and its Cognito
+authorizer; and one for the REST API's methods, whose moto handler drops the authorizer and its scopes.
 
 They create the resources through moto's own Cognito backend, exactly as the API calls would, so that the
 whole generated template deploys into moto and the app's Cognito calls then run against what it made.
@@ -110,6 +111,79 @@ class UserPoolGroup(_Made, CloudFormationModel):
         return cls(group.group_name)
 
 
+class UserPoolResourceServer(_Made, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Cognito::UserPoolResourceServer"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        server = _backend(account_id, region_name).create_resource_server(
+            properties["UserPoolId"], properties["Identifier"], properties["Name"], properties.get("Scopes", [])
+        )
+        return cls(server.identifier)
+
+
+class RestApiAuthorizer(_Made, CloudFormationModel):
+    """API Gateway's authorizer, made as CreateAuthorizer makes it (its Ref is the authorizer's id)."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::Authorizer"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        from moto.apigateway.models import apigateway_backends
+
+        properties = cloudformation_json["Properties"]
+        authorizer = apigateway_backends[account_id][region_name].create_authorizer(
+            properties["RestApiId"],
+            properties["Name"],
+            properties["Type"],
+            provider_arns=properties.get("ProviderARNs"),
+            identity_source=properties.get("IdentitySource"),
+            authorizer_result_ttl=properties.get("AuthorizerResultTtlInSeconds"),
+        )
+        return cls(authorizer.id)
+
+
+class RestApiMethod(_Made, CloudFormationModel):
+    """A method as PutMethod and PutIntegration make it, with its authorizer and scopes (moto's own handler,
+    which this one replaces, leaves both out)."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApiGateway::Method"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        from moto.apigateway.models import apigateway_backends
+
+        properties = cloudformation_json["Properties"]
+        backend = apigateway_backends[account_id][region_name]
+        api, resource, method = properties["RestApiId"], properties["ResourceId"], properties["HttpMethod"]
+        backend.put_method(
+            function_id=api,
+            resource_id=resource,
+            method_type=method,
+            authorization_type=properties["AuthorizationType"],
+            api_key_required=properties.get("ApiKeyRequired"),
+            authorizer_id=properties.get("AuthorizerId"),
+            authorization_scopes=properties.get("AuthorizationScopes"),
+        )
+        integration = properties["Integration"]
+        backend.put_integration(
+            function_id=api,
+            resource_id=resource,
+            method_type=method,
+            integration_type=integration["Type"],
+            uri=integration["Uri"],
+            integration_method=integration["IntegrationHttpMethod"],
+        )
+        return cls(f"{api}/{resource}/{method}")
+
+
 class BucketPolicy(_Made, CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
@@ -162,6 +236,9 @@ class RestApiStage(_Made, CloudFormationModel):
 
 
 def register() -> None:
-    """Make moto's CloudFormation see the handlers above (its model lists are cached)."""
+    """Make moto's CloudFormation see the handlers above (its model lists are cached). A handler here for a type
+    moto has one for (the method) replaces moto's: the map keeps the last subclass of each type, and these are
+    defined after moto's."""
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
+    assert parsing.get_model_map()["AWS::ApiGateway::Method"] is RestApiMethod

@@ -48,8 +48,12 @@ EXPECTED_OPERATIONS = {
             "AdminRemoveUserFromGroup",
             "AdminResetUserPassword",
             "AdminUserGlobalSignOut",
+            "CreateUserPoolClient",
+            "DeleteUserPoolClient",
+            "DescribeUserPoolClient",
             "GetUser",
             "GlobalSignOut",
+            "ListUserPoolClients",
             "ListUsers",
             "ListUsersInGroup",
         )
@@ -57,6 +61,13 @@ EXPECTED_OPERATIONS = {
 }
 # Calls a short scenario does not reach: the session's once-a-minute activity touch, the secrets at cold start.
 CALLED_OUTSIDE_THE_SCENARIO = {"dynamodb:UpdateItem", "ssm:GetParameters"}
+
+
+def hidden_text(page: str, testid: str) -> str:
+    """The text of the element marked ``data-testid=testid`` (the new API client's id)."""
+    import re
+
+    return re.search(rf'data-testid="{testid}">([^<]+)<', page).group(1)
 
 
 def allowed(policies: list[dict], action: str, resource: str) -> bool:
@@ -287,6 +298,15 @@ def recorded_calls(package):
         a.post("/notifications/subscriptions/remove", data={"csrf_token": csrf(a), "arn": hidden(subscriptions, "arn")})
         invited = cognito.admin_get_user(UserPoolId=pool, Username="new@example.com")["Username"]
         a.post(f"/admin/users/{invited}/delete", data={"csrf_token": csrf(a)})
+        made = a.post(  # an API client: made, listed, asked about, deleted
+            "/admin/api-clients/new",
+            data={"csrf_token": csrf(a), "name": "least-privilege", "scopes": "dashboard/records.read"},
+        )
+        assert made.status_code == 200, made.status_code
+        client_id = hidden_text(made.get_data(as_text=True), "client-id")
+        assert a.get("/admin/api-clients").status_code == 200
+        assert a.get(f"/admin/api-clients/{client_id}/delete").status_code == 200
+        assert a.post(f"/admin/api-clients/{client_id}/delete", data={"csrf_token": csrf(a)}).status_code == 302
         a.post("/account/sign-out-everywhere", data={"csrf_token": csrf(a)})
         server.shutdown()
         server.server_close()
@@ -342,6 +362,11 @@ def test_the_secret_parameters_are_readable(recorded_calls):
         ("cognito-idp:AdminDeleteUser", f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_AnotherPool"),
         ("cognito-idp:DeleteUserPool", "{pool}"),
         ("cognito-idp:UpdateUserPoolClient", "{pool}"),
+        ("cognito-idp:CreateUserPoolClient", f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_AnotherPool"),
+        ("cognito-idp:DeleteUserPoolClient", f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_AnotherPool"),
+        ("cognito-idp:DescribeUserPoolClient", f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_AnotherPool"),
+        ("cognito-idp:CreateResourceServer", "{pool}"),
+        ("cognito-idp:UpdateResourceServer", "{pool}"),
         ("ssm:GetParameters", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/another-app/secret"),
         ("iam:PassRole", "*"),
         ("s3:GetObject", "arn:aws:s3:::any-bucket/any-key"),

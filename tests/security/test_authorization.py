@@ -67,6 +67,10 @@ RULES = {
     "admin.confirm_delete": ADMIN_ONLY,
     "admin.act": ADMIN_ONLY,
     "admin.audit": ADMIN_ONLY,
+    "clients.index": ADMIN_ONLY,
+    "clients.create": ADMIN_ONLY,
+    "clients.confirm_delete": ADMIN_ONLY,
+    "clients.delete": ADMIN_ONLY,
     "notifications.compose": ADMIN_ONLY,
     "notifications.preview": ADMIN_ONLY,
     "notifications.send": ADMIN_ONLY,
@@ -276,6 +280,7 @@ FORMS: dict[str, Callable[[Stage, Any], dict[str, str]]] = {
     "records.edit": lambda stage, client: GOOD | {"version": "1", "title": "Changed by the matrix"},
     "records.delete": lambda stage, client: {"version": "1"},
     "admin.invite": lambda stage, client: {"email": stage.unique("invited@example.com")},
+    "clients.create": lambda stage, client: {"name": stage.unique("matrix"), "scopes": "dashboard/records.read"},
     "notifications.preview": lambda stage, client: {"audience": "all", "subject": "Matrix", "message": "Hello"},
     "notifications.send": lambda stage, client: {
         "send_id": send_id(stage),
@@ -307,6 +312,7 @@ class Stage:
         self.user_username = username_of(aws, USER)
         self._owner: Any = None
         self._record = ""
+        self._api_client = ""
         self._count = 0
 
     @property
@@ -340,6 +346,24 @@ class Stage:
     def throwaway_user(self) -> str:
         return make_account(self.aws, self.unique("throwaway@example.com"), "Throwaway-Passw0rd")
 
+    def api_client(self) -> str:
+        """A machine client, as the admin console makes them, that the GET cases share."""
+        if not self._api_client:
+            self._api_client = self.throwaway_api_client()
+        return self._api_client
+
+    def throwaway_api_client(self) -> str:
+        cognito = self.aws["session"].client("cognito-idp")
+        made = cognito.create_user_pool_client(
+            UserPoolId=self.aws["COGNITO_USER_POOL_ID"],
+            ClientName=f"api-{self.unique('matrix')}",
+            GenerateSecret=True,
+            AllowedOAuthFlows=["client_credentials"],
+            AllowedOAuthFlowsUserPoolClient=True,
+            AllowedOAuthScopes=["dashboard/records.read"],
+        )
+        return made["UserPoolClient"]["ClientId"]
+
     def record_item(self, record_id: str) -> dict | None:
         table = self.app.config["RECORDS_TABLE"]
         dynamodb = self.aws["session"].client("dynamodb")
@@ -359,6 +383,9 @@ class Stage:
                 elif argument == "username":
                     acts = changes and visitor.kind == "admin"
                     values[argument] = self.throwaway_user() if acts else self.user_username
+                elif argument == "client_id":
+                    acts = changes and visitor.kind == "admin"
+                    values[argument] = self.throwaway_api_client() if acts else self.api_client()
                 else:
                     raise LookupError(f"{rule.endpoint} ({rule.rule}): no value to try for <{argument}>; add one")
             form = FORMS[rule.endpoint](self, visitor.ready()) if changes and rule.endpoint in FORMS else {}

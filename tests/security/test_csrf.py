@@ -356,7 +356,7 @@ def test_a_forged_csrf_token_is_refused_on_every_post_route_and_writes_nothing(s
     def check(route, token):
         assume(not verifies(token))  # the same token spelled another way (signatures are malleable)
         role, path = route
-        path = path.format(record=records["user"], username=username)
+        path = path.format(record=records["user"], username=username, client="any-client-id")
         before = written(stack)
         fields = {"title": "Forged", "status": "open", "email": "forged@example.com", "protocol": "email"}
         response = post(client_of(stack, role), path, fields | ({"csrf_token": token} if token is not None else {}))

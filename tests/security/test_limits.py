@@ -28,8 +28,17 @@ def targets(stack):
     created = post(stack.user, "/records/new", form)
     assert created.status_code == 302
     pool = stack.settings["COGNITO_USER_POOL_ID"]
-    username = stack.session.client("cognito-idp").admin_get_user(UserPoolId=pool, Username=USER)["Username"]
-    return {"record": created.location.rsplit("/", 1)[1], "username": username}
+    cognito = stack.session.client("cognito-idp")
+    username = cognito.admin_get_user(UserPoolId=pool, Username=USER)["Username"]
+    client = cognito.create_user_pool_client(  # a machine client, as the admin console makes them
+        UserPoolId=pool,
+        ClientName="api-limits",
+        GenerateSecret=True,
+        AllowedOAuthFlows=["client_credentials"],
+        AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthScopes=["dashboard/records.read"],
+    )["UserPoolClient"]["ClientId"]
+    return {"record": created.location.rsplit("/", 1)[1], "username": username, "client": client}
 
 
 def test_the_list_of_post_routes_is_every_post_route_of_the_app(stack):
@@ -37,6 +46,7 @@ def test_the_list_of_post_routes_is_every_post_route_of_the_app(stack):
     for rule in stack.app.url_map.iter_rules():
         if "POST" in rule.methods:
             path = rule.rule.replace("<uuid:record_id>", "{record}").replace("<username>", "{username}")
+            path = path.replace("<client_id>", "{client}")
             assert path.replace("<name>", "disable") in routes, f"{rule.rule} is not in POST_ROUTES"
 
 
@@ -128,12 +138,13 @@ def paged_pages(targets):
         ("admin", "/records/deleted"),
         ("admin", "/admin/audit"),
         ("admin", "/admin/users"),
+        ("admin", "/admin/api-clients"),
         ("admin", "/notifications/history"),
         ("admin", "/notifications/subscriptions"),
     ]
 
 
-@pytest.mark.parametrize("index", range(7))
+@pytest.mark.parametrize("index", range(8))
 def test_a_10_kb_cursor_is_the_400_page_on_every_paged_page(stack, targets, index):
     role, path = paged_pages(targets)[index]
     assert_error_page(get(getattr(stack, role), path, {"cursor": "A" * 10_240}), 400, "Bad request")
@@ -163,6 +174,9 @@ def get_pages(targets):
         ("admin", f"/admin/users/{targets['username']}/delete"),
         ("admin", "/admin/users/invite"),
         ("admin", "/admin/audit"),
+        ("admin", "/admin/api-clients"),
+        ("admin", "/admin/api-clients/new"),
+        ("admin", f"/admin/api-clients/{targets['client']}/delete"),
         ("admin", "/notifications"),
         ("admin", "/notifications/history"),
         ("admin", "/notifications/message-templates"),
@@ -180,6 +194,7 @@ def test_the_list_of_get_pages_is_every_page_of_the_app(stack, targets):
                 rule.rule.replace("<uuid:record_id>", targets["record"])
                 .replace("<username>", targets["username"])
                 .replace("<name>", "disable")
+                .replace("<client_id>", targets["client"])
             )
             assert path in pages, f"{rule.rule} is not in get_pages"
 

@@ -24,6 +24,8 @@ POST_ROUTES = [
     ("user", "/auth/logout"),
     ("admin", "/admin/users/invite"),
     ("admin", "/admin/users/{username}/disable"),
+    ("admin", "/admin/api-clients/new"),
+    ("admin", "/admin/api-clients/{client}/delete"),
     ("admin", "/notifications/preview"),
     ("admin", "/notifications/send"),
     ("admin", "/notifications/sms"),

@@ -252,3 +252,36 @@ def test_input_botocore_refuses_is_cognitos_invalid_parameter(cognito):
 )
 def test_a_status_is_shown_in_words(status, label):
     assert PoolUser("u", "e", "s", status, True, None).status_label == label
+
+
+# App clients (the admin console's API clients)
+
+
+def test_a_machine_client_may_use_client_credentials_only_and_its_secret_is_handed_back_once(cognito, pool):
+    client, pool_id = pool
+    made = cognito.create_machine_client("api-unit", ["dashboard/records.read"], 60)
+    assert len(made["ClientSecret"]) >= 24  # the one answer that holds it
+    stored = client.describe_user_pool_client(UserPoolId=pool_id, ClientId=made["ClientId"])["UserPoolClient"]
+    assert stored["AllowedOAuthFlows"] == ["client_credentials"] and stored["ExplicitAuthFlows"] == [
+        "ALLOW_REFRESH_TOKEN_AUTH"
+    ]
+    described = cognito.app_client(made["ClientId"])
+    assert "ClientSecret" not in described and "ClientSecret" in stored  # Cognito returns it; the adapter drops it
+    assert described["AllowedOAuthScopes"] == ["dashboard/records.read"]
+    cognito.delete_app_client(made["ClientId"])
+    with pytest.raises(CognitoError) as refused:
+        cognito.app_client(made["ClientId"])
+    assert refused.value.code == "ResourceNotFoundException"
+
+
+def test_app_clients_come_a_page_of_60_at_a_time_with_the_next_pages_token(cognito):
+    made = {
+        cognito.create_machine_client(f"api-page-{n}", ["dashboard/records.read"], 60)["ClientId"] for n in range(61)
+    }
+    first, token = cognito.app_clients()
+    assert len(first) == MAX_PAGE and token
+    rest, last = cognito.app_clients(token)
+    assert last == "" and made <= {found["id"] for found in first + rest}
+    assert all(set(found) == {"id", "name"} for found in first)
+    for client_id in made:
+        cognito.delete_app_client(client_id)
