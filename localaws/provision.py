@@ -20,7 +20,9 @@ def provision(session: Any, app_url: str) -> dict[str, str]:
     cognito = session.client("cognito-idp")
     pool_id = ensure_user_pool(cognito)
     cognito.set_user_pool_mfa_config(UserPoolId=pool_id, **resources.user_pool_mfa())  # idempotent in Cognito
-    client = ensure_app_client(cognito, pool_id, app_url)
+    client = ensure_app_client(cognito, pool_id, resources.app_client(app_url))
+    ensure_resource_server(cognito, pool_id)  # before the client that may ask for its scopes, as on AWS
+    cli_client = ensure_app_client(cognito, pool_id, resources.cli_client())
     ensure_domain(cognito, pool_id)
     ensure_group(cognito, pool_id, resources.ADMIN_GROUP)
     topic_arn = session.client("sns").create_topic(Name=resources.TOPIC_NAME)["TopicArn"]  # idempotent in SNS
@@ -28,6 +30,7 @@ def provision(session: Any, app_url: str) -> dict[str, str]:
         "COGNITO_USER_POOL_ID": pool_id,
         "COGNITO_CLIENT_ID": client["ClientId"],
         "COGNITO_CLIENT_SECRET": client.get("ClientSecret", ""),
+        "COGNITO_CLI_CLIENT_ID": cli_client["ClientId"],
         "SNS_TOPIC_ARN": topic_arn,
     }
 
@@ -64,9 +67,9 @@ def ensure_user_pool(cognito: Any) -> str:
     return cognito.create_user_pool(**resources.user_pool())["UserPool"]["Id"]
 
 
-def ensure_app_client(cognito: Any, pool_id: str, app_url: str) -> dict:
-    """The app client, created or brought up to date (its callback URL follows the app's port)."""
-    settings = resources.app_client(app_url)
+def ensure_app_client(cognito: Any, pool_id: str, settings: dict) -> dict:
+    """The app client named in ``settings``, created or brought up to date (the web client's callback URL
+    follows the app's port)."""
     for page in cognito.get_paginator("list_user_pool_clients").paginate(UserPoolId=pool_id, MaxResults=60):
         for existing in page["UserPoolClients"]:
             if existing["ClientName"] == settings["ClientName"]:
@@ -76,6 +79,15 @@ def ensure_app_client(cognito: Any, pool_id: str, app_url: str) -> dict:
                     "UserPoolClient"
                 ]
     return cognito.create_user_pool_client(UserPoolId=pool_id, **settings)["UserPoolClient"]
+
+
+def ensure_resource_server(cognito: Any, pool_id: str) -> None:
+    """The API's resource server and its scopes, created once."""
+    settings = resources.resource_server()
+    try:
+        cognito.describe_resource_server(UserPoolId=pool_id, Identifier=settings["Identifier"])
+    except cognito.exceptions.ResourceNotFoundException:
+        cognito.create_resource_server(UserPoolId=pool_id, **settings)
 
 
 def ensure_domain(cognito: Any, pool_id: str) -> None:

@@ -15,6 +15,12 @@ POOL_DOMAIN = "webapp-local"
 ADMIN_GROUP = "admin"
 TOPIC_NAME = "webapp-notifications"
 OAUTH_SCOPES = ["openid", "email", "profile"]
+# The JSON API's resource server and its scopes, as serverless.yml declares them (UserPoolResourceServer).
+RESOURCE_SERVER = "dashboard"
+API_SCOPES = {"records.read": "Read records", "records.write": "Create, change and delete records"}
+CLI_CLIENT_NAME = "webapp-local-cli"
+# A loopback redirect a person's script can listen on (Cognito has no out-of-band redirect).
+CLI_CALLBACK_URL = "http://localhost:8765/callback"
 
 
 def table_name(setting: str) -> str:
@@ -133,6 +139,36 @@ def app_client(app_url: str) -> dict:
         # As on AWS: the hosted login only (moto does not enforce the flows; the stand-in checks passwords with it).
         "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"],
         "ReadAttributes": ["email", "email_verified"],
+        "EnableTokenRevocation": True,
+    }
+
+
+def resource_server() -> dict:
+    """CreateResourceServer arguments: the API's scopes, ``dashboard/records.read`` and ``dashboard/records.write``."""
+    return {
+        "Identifier": RESOURCE_SERVER,
+        "Name": "Dashboard API",
+        "Scopes": [{"ScopeName": name, "ScopeDescription": meaning} for name, meaning in API_SCOPES.items()],
+    }
+
+
+def api_scopes() -> list[str]:
+    """The API's scopes by their full names, as access tokens carry them."""
+    return [f"{RESOURCE_SERVER}/{name}" for name in API_SCOPES]
+
+
+def cli_client() -> dict:
+    """A public app client for people's own scripts: the code flow with PKCE to a listener on their machine, no
+    secret (a script cannot keep one), the API's scopes. As serverless.yml's UserPoolCliClient."""
+    return {
+        "ClientName": CLI_CLIENT_NAME,
+        "GenerateSecret": False,
+        "AllowedOAuthFlows": ["code"],
+        "AllowedOAuthScopes": ["openid", *api_scopes()],
+        "AllowedOAuthFlowsUserPoolClient": True,
+        "SupportedIdentityProviders": ["COGNITO"],
+        "CallbackURLs": [CLI_CALLBACK_URL],
+        "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"],
         "EnableTokenRevocation": True,
     }
 

@@ -165,13 +165,22 @@ def hosted_login(session: Any, pool_id: str, port: int) -> Iterator[None]:
 OUTBOX_PATH = "/_local/outbox"
 
 
-def serve_app(port: int, with_outbox: bool) -> Any:
-    """A threaded WSGI server for the app, built from the environment prepared above; with the emulator in
-    this process, the local outbox page is mounted beside it (the app itself knows nothing of it)."""
+def local_app(app: Any, with_outbox: bool) -> Any:
+    """The app as `make run` serves it: the methods serverless.yml guards with a Cognito authorizer (the API)
+    through the API Gateway stand-in, everything else straight to the app; with the emulator in this process,
+    the local outbox page is mounted beside it (the app itself knows nothing of either)."""
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from localaws import gateway, outbox
+
+    pages = DispatcherMiddleware(app, {OUTBOX_PATH: outbox.create_app()}) if with_outbox else app
+    return gateway.wrap(app, app.config["COGNITO_USER_POOL_ID"], app.config["COGNITO_JWKS_URL"], pages=pages)
+
+
+def serve_app(port: int, with_outbox: bool) -> Any:
+    """A threaded WSGI server for the app, built from the environment prepared above (``local_app``)."""
     from werkzeug.serving import WSGIRequestHandler, make_server
 
-    from localaws import outbox
     from webapp import create_app
 
     class AppRequestHandler(WSGIRequestHandler):
@@ -180,10 +189,9 @@ def serve_app(port: int, with_outbox: bool) -> Any:
         def log(self, type: str, message: str, *args: Any) -> None:
             logging.getLogger("localaws.app").info(message, *args)
 
-    app: Any = create_app()
-    if with_outbox:
-        app = DispatcherMiddleware(app, {OUTBOX_PATH: outbox.create_app()})
-    return make_server(HOST, port, app, threaded=True, request_handler=AppRequestHandler)
+    return make_server(
+        HOST, port, local_app(create_app(), with_outbox), threaded=True, request_handler=AppRequestHandler
+    )
 
 
 def banner(app_url: str, endpoint: str, login_url: str, started_emulator: bool) -> str:
@@ -193,6 +201,7 @@ def banner(app_url: str, endpoint: str, login_url: str, started_emulator: bool) 
     return (
         f"\n  App            {app_url}\n  Local AWS      {aws}\n"
         f"  Hosted login   {login_url} (stand-in for Cognito's hosted login)\n"
+        f"  API            {app_url}/api/ (behind a stand-in for API Gateway's Cognito authorizer)\n"
         f"  Seed accounts\n{accounts}\n\n  Press Ctrl-C to stop everything.\n"
     )
 

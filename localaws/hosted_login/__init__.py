@@ -2,18 +2,19 @@
 
 It speaks the documented protocol of the domain's endpoints, so the app's one sign-in code path is the same
 here and on AWS: ``/oauth2/authorize``, ``/login``, ``/signup`` and ``/confirm``, ``/forgotPassword`` and
-``/confirmForgotPassword``, ``/oauth2/token`` (authorization_code with PKCE, refresh_token),
-``/oauth2/revoke``, ``/logout`` and ``/oauth2/userInfo``. ``client_id``, ``redirect_uri`` and
-``logout_uri`` are checked against the app client in the emulated pool; passwords are checked by the
-emulated Cognito through USER_PASSWORD_AUTH (moto's SRP flow accepts any password); the tokens handed back
-are the ones the emulated Cognito issues, with the authorize request's ``nonce`` added to the ID token as
-Cognito does (re-signed with the emulator's own key, which ships inside moto).
+``/confirmForgotPassword``, ``/oauth2/token`` (authorization_code with PKCE, refresh_token,
+client_credentials), ``/oauth2/revoke``, ``/logout`` and ``/oauth2/userInfo``, for any app client of the
+pool. ``client_id``, ``redirect_uri`` and ``logout_uri`` are checked against the app client in the emulated
+pool; passwords are checked by the emulated Cognito through USER_PASSWORD_AUTH (moto's SRP flow accepts any
+password); the tokens handed back are the ones the emulated Cognito issues, with what Cognito would put in
+them (re-signed with the emulator's own key, which ships inside moto): the authorize request's ``nonce`` in
+the ID token, the scopes granted in the access token (moto's always say ``aws.cognito.signin.user.admin``).
 
 One blueprint per group of endpoints: ``authorize`` (authorize and login), ``mfa`` (the code of two-step
 verification after the password), ``signup`` (sign-up and confirm), ``reset`` (password reset), ``tokens``
-(token, revoke, logout, userInfo); ``pool`` holds the emulated pool and the memory they share, ``totp`` the
-codes' check (RFC 6238) and moto's TOTP made Cognito's, ``errors`` the refusals. Its pages are in
-``localaws/templates/``.
+(token, revoke, logout, userInfo); ``access`` makes the access tokens, ``pool`` holds the emulated pool and
+the memory they share, ``totp`` the codes' check (RFC 6238) and moto's TOTP made Cognito's, ``errors`` the
+refusals. Its pages are in ``localaws/templates/``.
 
 Development tooling only: codes, hosted sessions and revocations live in this process's memory.
 """

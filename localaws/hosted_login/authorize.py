@@ -16,8 +16,17 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, redirect, render_template, request
 
+from localaws.hosted_login import access
 from localaws.hosted_login.errors import ProtocolError
-from localaws.hosted_login.pool import BrowserSession, Grant, current_pool, reissued, secret_hash, secret_hash_kw
+from localaws.hosted_login.pool import (
+    BrowserSession,
+    Grant,
+    Granted,
+    current_pool,
+    reissued,
+    secret_hash,
+    secret_hash_kw,
+)
 
 bp = Blueprint("authorize", __name__)
 
@@ -56,18 +65,21 @@ def authorize_params() -> tuple[dict[str, str], dict]:
 def issue_code(
     params: dict[str, str], client: dict, username: str, tokens: dict, auth_time: int | None = None
 ) -> Response:
-    """Hand an authorization code back to the app's callback, and remember the browser for an hour."""
+    """Hand an authorization code back to the app's callback, and remember the browser for an hour. The code's
+    tokens are Cognito's: the ID token with the request's ``nonce``, the access token with the scopes asked for."""
     state = current_pool().state
     tokens = dict(tokens)
     auth_time = auth_time or int(time.time())
     extra = {"auth_time": auth_time} | ({"nonce": params["nonce"]} if params.get("nonce") else {})
     tokens["IdToken"] = reissued(tokens["IdToken"], extra)
+    granted = Granted(access.granted_scopes(params.get("scope", ""), client), auth_time)
+    tokens["AccessToken"] = access.for_user(current_pool(), tokens["AccessToken"], granted)
     code = secrets.token_urlsafe(32)
     cookie = secrets.token_urlsafe(32)
     with state.lock:
         state.codes[code] = Grant(client["ClientId"], params["redirect_uri"], params.get("code_challenge", ""), tokens)
         state.browser_sessions[cookie] = BrowserSession(username, auth_time)
-        state.remember_tokens(username, tokens)
+        state.remember_tokens(username, tokens, granted)
     query = {"code": code} | ({"state": params["state"]} if params.get("state") else {})
     response = redirect(f"{params['redirect_uri']}?{urlencode(query)}")
     response.set_cookie(HOSTED_COOKIE, cookie, httponly=True, samesite="Lax")

@@ -37,6 +37,15 @@ class Grant:
     expires_at: float = field(default_factory=lambda: time.time() + CODE_SECONDS)
 
 
+@dataclass(frozen=True)
+class Granted:
+    """What a sign-in granted: the scopes its access tokens carry and when the user signed in (a refresh keeps
+    both, as Cognito's does)."""
+
+    scopes: tuple[str, ...]
+    auth_time: int
+
+
 @dataclass
 class BrowserSession:
     """The hosted login's own session cookie: like Cognito's, it lasts an hour and outlives GlobalSignOut."""
@@ -55,6 +64,7 @@ class HostedLoginState:
         self.browser_sessions: dict[str, BrowserSession] = {}  # cookie -> who signed in, and when
         self.refresh_owners: dict[str, str] = {}  # refresh token -> username
         self.issued_access: dict[str, list[str]] = {}  # refresh token -> access tokens issued with it
+        self.granted: dict[str, Granted] = {}  # refresh token -> the scopes and sign-in time its tokens carry
         self.revoked: set[str] = set()
         self.confirmations: dict[str, dict[str, str]] = {}  # ticket -> email, password, code
 
@@ -66,12 +76,14 @@ class HostedLoginState:
             self.confirmations[ticket] = {"email": email, "password": password, "code": code, "session": session}
         return ticket
 
-    def remember_tokens(self, username: str, tokens: dict) -> None:
-        """Whose refresh token it is, and which access tokens it issued (revoking it revokes those too).
-        The caller holds the lock."""
+    def remember_tokens(self, username: str, tokens: dict, granted: Granted | None = None) -> None:
+        """Whose refresh token it is, which access tokens it issued (revoking it revokes those too), and what
+        its renewals grant. The caller holds the lock."""
         if tokens.get("RefreshToken"):
             self.refresh_owners[tokens["RefreshToken"]] = username
             self.issued_access.setdefault(tokens["RefreshToken"], []).append(tokens["AccessToken"])
+            if granted:
+                self.granted[tokens["RefreshToken"]] = granted
 
 
 @dataclass
@@ -113,14 +125,7 @@ class Pool:
         Cognito's API has no call for this, so when moto runs in this process (`make run`, mock_aws) its
         backend mints them; None when the emulator is elsewhere.
         """
-        try:
-            from moto.cognitoidp.models import cognitoidp_backends
-            from moto.core import DEFAULT_ACCOUNT_ID
-
-            region = self.pool_id.split("_", 1)[0]
-            pool = cognitoidp_backends[DEFAULT_ACCOUNT_ID][region].user_pools.get(self.pool_id)
-        except (ImportError, KeyError):
-            return None
+        pool = self.emulated()
         if pool is None:
             return None
         refresh_token, _ = pool.create_refresh_token(client_id, username)
@@ -131,6 +136,17 @@ class Pool:
             "RefreshToken": refresh_token,
             "ExpiresIn": expires_in,
         }
+
+    def emulated(self) -> Any:
+        """moto's own model of the pool when moto runs in this process (`make run`, mock_aws); else None."""
+        try:
+            from moto.cognitoidp.models import cognitoidp_backends
+            from moto.core import DEFAULT_ACCOUNT_ID
+
+            region = self.pool_id.split("_", 1)[0]
+            return cognitoidp_backends[DEFAULT_ACCOUNT_ID][region].user_pools.get(self.pool_id)
+        except (ImportError, KeyError):
+            return None
 
 
 def init_app(app: Flask, session: Any, pool_id: str) -> None:
@@ -171,10 +187,16 @@ def _emulator_key() -> Any:
     return jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(load_resource("cognitoidp/resources/jwks-private.json")))
 
 
+def signed(claims: dict[str, Any]) -> str:
+    """A token with these claims, signed as the emulated Cognito signs its own (RS256, the emulator's key)."""
+    import jwt
+
+    return jwt.encode(claims, _emulator_key(), algorithm="RS256", headers={"kid": "dummy"})
+
+
 def reissued(id_token: str, extra: dict[str, Any]) -> str:
     """The emulated Cognito's ID token with claims Cognito would add (``nonce``, the original ``auth_time``
     of a hosted session), re-signed with the emulator's own key."""
     import jwt
 
-    claims = jwt.decode(id_token, options={"verify_signature": False})
-    return jwt.encode(claims | extra, _emulator_key(), algorithm="RS256", headers={"kid": "dummy"})
+    return signed(jwt.decode(id_token, options={"verify_signature": False}) | extra)

@@ -1,5 +1,6 @@
-"""The endpoints the app calls itself: ``/oauth2/token`` (authorization_code with PKCE, refresh_token),
-``/oauth2/revoke`` and ``/oauth2/userInfo``; and ``/logout``, where the app sends the browser."""
+"""The endpoints the app calls itself: ``/oauth2/token`` (authorization_code with PKCE, refresh_token, and
+client_credentials for machine clients), ``/oauth2/revoke`` and ``/oauth2/userInfo``; and ``/logout``, where
+the app sends the browser. Access tokens carry the scopes granted (``access``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, redirect, request
 
+from localaws.hosted_login import access
 from localaws.hosted_login.authorize import HOSTED_COOKIE, authorize_params
 from localaws.hosted_login.errors import ProtocolError
 from localaws.hosted_login.pool import current_pool, secret_hash
@@ -33,14 +35,18 @@ def client_from_request() -> dict:
 
 @bp.post("/oauth2/token")
 def token() -> Any:
-    """Tokens for an authorization code or a refresh token."""
+    """Tokens for an authorization code or a refresh token; an access token for a machine's client credentials."""
     client = client_from_request()
     grant_type = request.form.get("grant_type")
     if grant_type == "authorization_code":
         return jsonify(_redeem_code(client))
     if grant_type == "refresh_token":
         return jsonify(_refresh(client))
-    raise ProtocolError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token")
+    if grant_type == "client_credentials":
+        return jsonify(_client_credentials(client))
+    raise ProtocolError(
+        "unsupported_grant_type", "grant_type must be authorization_code, refresh_token or client_credentials"
+    )
 
 
 def _redeem_code(client: dict) -> dict:
@@ -77,9 +83,25 @@ def _refresh(client: dict) -> dict:
         )["AuthenticationResult"]
     except pool.cognito.exceptions.NotAuthorizedException:
         raise ProtocolError("invalid_grant", "Invalid Refresh Token") from None
+    granted = pool.state.granted.get(refresh_token)
+    if granted:  # the renewed access token carries what the sign-in granted, as Cognito's does
+        result["AccessToken"] = access.for_user(pool, result["AccessToken"], granted)
     with pool.state.lock:
         pool.state.issued_access.setdefault(refresh_token, []).append(result["AccessToken"])
     return _oauth_tokens(result)
+
+
+def _client_credentials(client: dict) -> dict:
+    """An access token for a machine client acting as itself: only a confidential client allowed the flow, only
+    its own custom scopes (those asked for, or all of them), and no ID token or refresh token."""
+    if not client.get("ClientSecret") or "client_credentials" not in client.get("AllowedOAuthFlows", []):
+        raise ProtocolError("unauthorized_client", "the client is not allowed the client credentials flow")
+    allowed = access.custom_scopes(client)
+    asked = request.form.get("scope", "").split() or allowed
+    if not asked or not set(asked) <= set(allowed):
+        raise ProtocolError("invalid_scope", "a requested scope is not allowed for this client")
+    token = access.for_client(current_pool().pool_id, client["ClientId"], list(dict.fromkeys(asked)))
+    return {"access_token": token, "expires_in": access.ACCESS_TOKEN_SECONDS, "token_type": "Bearer"}
 
 
 def _oauth_tokens(result: dict) -> dict:

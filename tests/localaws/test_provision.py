@@ -45,6 +45,29 @@ def test_the_app_client_is_set_up_for_the_hosted_login_code_flow(aws):
     assert app_client["ClientSecret"] == aws["COGNITO_CLIENT_SECRET"]
 
 
+def test_the_web_client_signs_in_with_openid_email_profile_only(aws):
+    cognito = aws["session"].client("cognito-idp")
+    web = cognito.describe_user_pool_client(UserPoolId=aws["COGNITO_USER_POOL_ID"], ClientId=aws["COGNITO_CLIENT_ID"])
+    assert not any("/" in scope for scope in web["UserPoolClient"]["AllowedOAuthScopes"])
+
+
+def test_the_api_has_a_resource_server_with_read_and_write_scopes(aws):
+    cognito = aws["session"].client("cognito-idp")
+    server = cognito.describe_resource_server(UserPoolId=aws["COGNITO_USER_POOL_ID"], Identifier="dashboard")
+    assert {scope["ScopeName"] for scope in server["ResourceServer"]["Scopes"]} == {"records.read", "records.write"}
+
+
+def test_the_cli_client_is_public_with_the_code_flow_a_loopback_callback_and_the_api_scopes(aws):
+    cognito = aws["session"].client("cognito-idp")
+    cli = cognito.describe_user_pool_client(
+        UserPoolId=aws["COGNITO_USER_POOL_ID"], ClientId=aws["COGNITO_CLI_CLIENT_ID"]
+    )["UserPoolClient"]
+    assert "ClientSecret" not in cli
+    assert cli["AllowedOAuthFlows"] == ["code"]
+    assert set(cli["AllowedOAuthScopes"]) == {"openid", "dashboard/records.read", "dashboard/records.write"}
+    assert cli["CallbackURLs"] == ["http://localhost:8765/callback"]
+
+
 def test_the_pool_has_its_domain_and_admin_group_and_the_topic_exists(aws):
     cognito = aws["session"].client("cognito-idp")
     domain = cognito.describe_user_pool_domain(Domain=resources.POOL_DOMAIN)["DomainDescription"]
@@ -60,7 +83,13 @@ def test_provisioning_twice_changes_nothing(aws):
     assert again == {key: value for key, value in aws.items() if key != "session"}
     cognito = aws["session"].client("cognito-idp")
     assert len(cognito.list_user_pools(MaxResults=60)["UserPools"]) == 1
-    assert len(cognito.list_user_pool_clients(UserPoolId=aws["COGNITO_USER_POOL_ID"])["UserPoolClients"]) == 1
+    clients = cognito.list_user_pool_clients(UserPoolId=aws["COGNITO_USER_POOL_ID"], MaxResults=60)
+    assert sorted(client["ClientName"] for client in clients["UserPoolClients"]) == [
+        resources.CLI_CLIENT_NAME,
+        resources.APP_CLIENT_NAME,
+    ]
+    servers = cognito.list_resource_servers(UserPoolId=aws["COGNITO_USER_POOL_ID"], MaxResults=50)
+    assert [server["Identifier"] for server in servers["ResourceServers"]] == ["dashboard"]
 
 
 def test_seed_accounts_sign_in_with_their_documented_passwords_and_admin_is_in_admin(aws):

@@ -49,3 +49,29 @@ def test_the_app_package_never_imports_the_local_stack():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"SECRET_KEY": "k", "PATH": ""}
     )
     assert result.stdout.strip() == "False"
+
+
+def test_make_run_serves_the_api_through_the_api_gateway_stand_in_and_the_pages_straight(tmp_path):
+    """`python -m localaws` (what `make run` starts): /api answers as API Gateway's authorizer does, a script's
+    token from the hosted login gets through to the app, and the pages never meet the authorizer."""
+    import requests
+
+    from localaws import resources
+    from tests.localaws.token_source import TokenSource
+    from tests.support.stack import local_stack
+
+    with local_stack(tmp_path) as running:
+        refused = requests.get(f"{running.app_url}/api/v1/me", timeout=10)
+        assert (refused.status_code, refused.json()) == (401, {"message": "Unauthorized"})
+        assert refused.headers["x-amzn-ErrorType"] == "UnauthorizedException"
+        clients = running.client("cognito-idp").list_user_pool_clients(UserPoolId=running.pool_id, MaxResults=60)
+        cli = next(c["ClientId"] for c in clients["UserPoolClients"] if c["ClientName"] == resources.CLI_CLIENT_NAME)
+        access = TokenSource(running.login_url, {"COGNITO_CLI_CLIENT_ID": cli}).user()["access_token"]
+        through = requests.get(f"{running.app_url}/api/v1/me", headers={"Authorization": access}, timeout=10)
+        assert "x-amzn-RequestId" in through.headers and "x-amzn-ErrorType" not in through.headers
+        page = requests.get(
+            f"{running.app_url}/records", headers={"Authorization": access}, allow_redirects=False, timeout=10
+        )
+        assert page.status_code == 302 and "/auth/login" in page.headers["Location"]
+        assert "x-amzn-RequestId" not in page.headers
+        assert running.errors_logged() == []
