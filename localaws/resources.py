@@ -14,7 +14,8 @@ APP_CLIENT_NAME = "webapp-local-web"
 POOL_DOMAIN = "webapp-local"
 ADMIN_GROUP = "admin"
 TOPIC_NAME = "webapp-notifications"
-OAUTH_SCOPES = ["openid", "email", "profile"]
+# aws.cognito.signin.user.admin: the user's own access token may call GetUser, the TOTP calls, GlobalSignOut.
+OAUTH_SCOPES = ["openid", "email", "profile", "aws.cognito.signin.user.admin"]
 # The JSON API's resource server and its scopes, as serverless.yml declares them (UserPoolResourceServer).
 RESOURCE_SERVER = "dashboard"
 API_SCOPES = {"records.read": "Read records", "records.write": "Create, change and delete records"}

@@ -96,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     for group in (main, auth, account, mfa, records, admin, clients, notifications, api):
         app.register_blueprint(group.bp)
     _api_takes_no_cookies(app, api.bp)
+    api.answers_are_text()
 
 
 def _api_takes_no_cookies(app: Flask, blueprint: Any) -> None:

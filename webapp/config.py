@@ -79,7 +79,12 @@ SETTINGS: tuple[Setting, ...] = (
         "COGNITO_CLIENT_SECRET_PARAMETER", "", "SSM SecureString holding COGNITO_CLIENT_SECRET, read at cold start."
     ),
     Setting("COGNITO_DOMAIN", "", "Base URL of the hosted login, e.g. https://myapp.auth.eu-west-1.amazoncognito.com."),
-    Setting("COGNITO_SCOPES", "openid email profile", "OAuth scopes asked for at sign-in (openid is required)."),
+    Setting(
+        "COGNITO_SCOPES",
+        "openid email profile aws.cognito.signin.user.admin",
+        "OAuth scopes asked for at sign-in: openid is required; aws.cognito.signin.user.admin lets the user's own "
+        "token manage their two-step verification and sign out everywhere.",
+    ),
     Setting("COGNITO_JWKS_URL", "", "Local only: where to fetch the pool's signing keys. Refused on Lambda."),
     Setting("LOCAL_OUTBOX_URL", "", "Local only: the local stack's page of what SNS received. Refused on Lambda."),
     Setting(

@@ -160,3 +160,11 @@ def test_the_openapi_document_is_valid_and_describes_every_api_route(app):
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert described == routes
+
+
+def test_a_body_over_the_api_cap_is_a_413_problem_and_writes_nothing(api_user):
+    answer = api_user.post(
+        "/api/v1/records", data=b'{"title": "' + b"x" * 70_000 + b'"}', content_type="application/json"
+    )
+    assert answer.status_code == 413 and answer.mimetype == "application/problem+json"
+    assert api_user.get("/api/v1/records").get_json()["items"] == []

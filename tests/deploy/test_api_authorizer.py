@@ -11,6 +11,7 @@ from tests.deploy.stack import deploy
 SCOPES = ["dashboard/records.read", "dashboard/records.write"]
 API_PATHS = {"/api", "/api/{proxy+}"}
 PAGE_PATHS = {"/", "/{proxy+}"}
+OPEN_API_PATHS = {"/api/docs", "/api/v1/openapi.json"}  # the API's description and docs: no data, open to all
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def test_the_template_has_one_cognito_user_pools_authorizer_on_the_pool(package)
 
 def test_every_api_method_needs_the_authorizer_and_a_scope_and_no_page_method_does(package):
     methods = methods_by_path(package.template)
-    assert set(methods) == API_PATHS | PAGE_PATHS
+    assert set(methods) == API_PATHS | PAGE_PATHS | OPEN_API_PATHS
     [authorizer] = [name for name, r in package.template["Resources"].items() if r["Type"].endswith("Authorizer")]
     for path in API_PATHS:
         properties = methods[path]["Properties"]
@@ -58,7 +59,7 @@ def test_every_api_method_needs_the_authorizer_and_a_scope_and_no_page_method_do
         assert properties["AuthorizerId"] == {"Ref": authorizer}, path
         assert properties["AuthorizationScopes"] == SCOPES, path  # so API Gateway wants an access token
         assert properties["Integration"]["Type"] == "AWS_PROXY", path
-    for path in PAGE_PATHS:
+    for path in PAGE_PATHS | OPEN_API_PATHS:
         properties = methods[path]["Properties"]
         assert properties["AuthorizationType"] == "NONE", path
         assert "AuthorizerId" not in properties and "AuthorizationScopes" not in properties, path

@@ -67,6 +67,7 @@ def test_the_pool_client_domain_group_and_topic_are_what_the_app_is_configured_f
         "openid",
         "email",
         "profile",
+        "aws.cognito.signin.user.admin",  # the user's own token may manage their TOTP and sign out everywhere
     }
     domain = env["COGNITO_DOMAIN"].removeprefix("https://").split(".")[0]
     assert (

@@ -40,7 +40,7 @@ def test_the_app_client_is_set_up_for_the_hosted_login_code_flow(aws):
     )["UserPoolClient"]
     assert app_client["AllowedOAuthFlows"] == ["code"]
     assert app_client["AllowedOAuthFlowsUserPoolClient"] is True
-    assert set(app_client["AllowedOAuthScopes"]) == {"openid", "email", "profile"}
+    assert set(app_client["AllowedOAuthScopes"]) == {"openid", "email", "profile", "aws.cognito.signin.user.admin"}
     assert app_client["CallbackURLs"] == [f"{APP_URL}/auth/callback"]
     assert app_client["ClientSecret"] == aws["COGNITO_CLIENT_SECRET"]
 

@@ -31,8 +31,20 @@ PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any signed-in user
 OWNER = "owner"  # one record: its owner and admins; anyone else gets exactly what a missing record gets
 ADMIN_ONLY = "admin"  # admins; 403 for everyone else signed in
+# The JSON API: an access token's claims from API Gateway's authorizer, never a session (its own matrix of
+# callers, scopes and owners is tests/api/test_api_access.py; here, every visitor's cookie gets a 401 problem).
+API_TOKEN = "api token"
 
 RULES = {
+    "api.openapi_document": PUBLIC,
+    "api.docs": PUBLIC,
+    "api.me": API_TOKEN,
+    "api.list_records": API_TOKEN,
+    "api.create_record": API_TOKEN,
+    "api.get_record": API_TOKEN,
+    "api.update_record": API_TOKEN,
+    "api.delete_record": API_TOKEN,
+    "api.record_history": API_TOKEN,
     "main.index": PUBLIC,  # the landing page, or the dashboard of whoever is signed in
     "main.healthz": PUBLIC,
     "main.favicon": PUBLIC,
@@ -477,6 +489,8 @@ def walk(stage: Stage, visitor: Visitor) -> tuple[list[str], int]:
                 if unlisted(rule) not in failures:
                     failures.append(unlisted(rule))
                 continue
+            if declared == API_TOKEN:
+                continue  # no visitor's session is a caller there: test_the_api_takes_no_visitors_session
             try:
                 cases = stage.cases(rule, method, visitor)
             except LookupError as error:
@@ -527,7 +541,7 @@ def test_the_declared_rules_are_the_ones_the_code_enforces(app):
         view = app.view_functions.get(endpoint)
         blueprint = app.blueprints.get(endpoint.rpartition(".")[0])
         admin_only = getattr(blueprint, "admin_only", False) or getattr(view, "requires_admin", False)
-        if (declared == PUBLIC) != is_public(view):
+        if (declared in (PUBLIC, API_TOKEN)) != is_public(view):  # the API's gate is API Gateway's authorizer
             disagreements.append(f"{endpoint} is declared {declared} but is_public says {is_public(view)}")
         if (declared == ADMIN_ONLY) != bool(admin_only):
             disagreements.append(f"{endpoint} is declared {declared} but its admin guard says {bool(admin_only)}")
@@ -563,3 +577,19 @@ def test_an_admin_may_use_every_route_including_everyones_records(app, aws, acco
     stage = Stage(app, aws)
     failures, tried = walk(stage, Visitor("admin", "the admin", app, ADMIN, ADMIN_PASSWORD))
     assert not failures, report(failures, tried)
+
+
+def test_the_api_takes_no_visitors_session(app, accounts):
+    """Every API_TOKEN route, sent a signed-in user's and an admin's session cookie (and no token): 401."""
+    wrong = []
+    for email, password in ((USER, USER_PASSWORD), (ADMIN, ADMIN_PASSWORD)):
+        client = signed_in(app, email, password)
+        for rule in app.url_map.iter_rules():
+            if RULES.get(rule.endpoint) != API_TOKEN:
+                continue
+            path = rule.rule.replace("<uuid:record_id>", str(uuid.uuid4()))
+            for method in sorted(rule.methods - METHODS_NOT_TRIED):
+                answer = client.open(path, method=method, json={})
+                if answer.status_code != 401 or answer.mimetype != "application/problem+json":
+                    wrong.append(f"{method} {path} as {email}: {answer.status_code} {answer.mimetype}")
+    assert wrong == []

@@ -10,3 +10,13 @@ layer's, the same the pages use.
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def answers_are_text() -> None:
+    """serverless-wsgi base64-encodes every body whose type it does not know as text, and API Gateway decodes
+    base64 only for a request whose Accept names a binary media type: without this, the API's errors would
+    reach clients as base64. (Called when the app is made, on Lambda and behind the local gateway alike.)"""
+    import serverless_wsgi
+
+    if "application/problem+json" not in serverless_wsgi.TEXT_MIME_TYPES:
+        serverless_wsgi.TEXT_MIME_TYPES.append("application/problem+json")

@@ -10,6 +10,7 @@ consistent GetItem, cached for a few seconds per process).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 import time
@@ -72,11 +73,25 @@ def caller() -> Caller:
     groups = () if machine else groups_of(claims.get("cognito:groups"))
     email = f"api-client:{client_id}" if machine else str(claims.get("email", "") or claims.get("username", ""))
     actor = Actor(str(claims["sub"]), email, groups)
-    issued = int(str(claims.get("iat", "0")) or 0) if str(claims.get("iat", "0")).isdigit() else 0
+    issued = issued_at(claims.get("iat"))
     found = Caller(actor, scopes_of(claims.get("scope"), prefix), client_id, machine, issued, dict(claims))
-    if issued < revoked_at(found.actor.sub):
+    if issued <= revoked_at(found.actor.sub):  # the same second as the sign-out: refused, to be sure
         raise Problem("token-revoked", "This token was issued before its user was signed out. Get a new one.")
     return found
+
+
+def issued_at(claim: Any) -> int:
+    """The token's ``iat`` as Unix seconds. The REST authorizer passes it as a Java date string ("Mon Nov 30
+    12:00:00 UTC 2026"); a number (other integrations, tests) is taken as is; anything unreadable is 0, which
+    any revocation marker is later than (refused rather than trusted)."""
+    text = str(claim or "").strip()
+    if text.isascii() and text.isdigit():
+        return int(text)
+    try:
+        moment = dt.datetime.strptime(text.replace("UTC", "+0000").replace("GMT", "+0000"), "%a %b %d %H:%M:%S %z %Y")
+    except ValueError:
+        return 0
+    return int(moment.timestamp())
 
 
 def revoked_at(sub: str) -> int:
