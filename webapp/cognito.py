@@ -101,6 +101,11 @@ class Cognito:
         user.groups = self.groups_of(username)
         return user
 
+    def verified_email(self, username: str) -> str:
+        """The user's email if verified, else "" (one AdminGetUser): what an access token does not carry."""
+        user = _user(self._call("admin_get_user", UserPoolId=self.pool_id, Username=username))
+        return user.email if user.attributes.get("email_verified") == "true" else ""
+
     def groups_of(self, username: str) -> list[str]:
         answer = self._call("admin_list_groups_for_user", UserPoolId=self.pool_id, Username=username, Limit=60)
         return sorted(group["GroupName"] for group in answer.get("Groups", []))

@@ -29,8 +29,8 @@ def claims(sub: str, email: str = "", groups: str = "", scope: str = BOTH, clien
         "auth_time": str(now),
         "jti": str(uuid.uuid4()),
     }
-    if email:
-        found |= {"username": sub, "email": email}
+    if email:  # a user's token: Cognito's access tokens carry the username, never the email
+        found["username"] = sub
     if groups:
         found["cognito:groups"] = groups
     return found | more

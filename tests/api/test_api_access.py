@@ -169,3 +169,17 @@ def test_the_docs_and_the_document_are_open_and_the_docs_keep_the_csp(client):
     assert docs.status_code == 200 and "script-src 'self'" in docs.headers["Content-Security-Policy"]
     assert "<script>" not in docs.get_data(as_text=True)  # no inline script: the viewer starts from a file
     assert client.get("/api/v1/openapi.json").get_json()["openapi"] == "3.1.0"
+
+
+def test_a_users_email_is_looked_up_once_for_the_audit_as_access_tokens_carry_none(api_user, app, monkeypatch):
+    from webapp.api import identity
+    from webapp.cognito import Cognito
+
+    identity._emails.clear()
+    looked_up = []
+    real = Cognito.verified_email
+    monkeypatch.setattr(Cognito, "verified_email", lambda self, name: looked_up.append(name) or real(self, name))
+    made = api_user.post("/api/v1/records", json=GOOD).get_json()
+    assert made["owner_email"] == USER
+    assert api_user.get("/api/v1/me").get_json()["email"] == USER
+    assert len(looked_up) == 1  # cached for the next requests

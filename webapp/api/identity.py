@@ -71,7 +71,7 @@ def caller() -> Caller:
     client_id = str(claims.get("client_id", ""))
     machine = not claims.get("username") and str(claims.get("sub")) == client_id
     groups = () if machine else groups_of(claims.get("cognito:groups"))
-    email = f"api-client:{client_id}" if machine else str(claims.get("email", "") or claims.get("username", ""))
+    email = f"api-client:{client_id}" if machine else email_of(claims)
     actor = Actor(str(claims["sub"]), email, groups)
     issued = issued_at(claims.get("iat"))
     found = Caller(actor, scopes_of(claims.get("scope"), prefix), client_id, machine, issued, dict(claims))
@@ -92,6 +92,32 @@ def issued_at(claim: Any) -> int:
     except ValueError:
         return 0
     return int(moment.timestamp())
+
+
+EMAIL_CACHE_SECONDS = 300
+_emails: dict[str, tuple[float, str]] = {}
+
+
+def email_of(claims: dict[str, Any]) -> str:
+    """A user's verified email, which access tokens do not carry (the audit and the records' owner show it):
+    one AdminGetUser per user per few minutes per process; "" when Cognito cannot say right now."""
+    if claims.get("email") and str(claims.get("email_verified", "")).lower() == "true":
+        return str(claims["email"])
+    username = str(claims.get("username") or claims.get("sub"))
+    now = time.monotonic()
+    with _lock:
+        cached = _emails.get(username)
+    if cached and now - cached[0] < EMAIL_CACHE_SECONDS:
+        return cached[1]
+    from webapp.cognito import CognitoError, cognito
+
+    try:
+        email = cognito().verified_email(username)
+    except CognitoError:
+        return ""  # the caller is who the token says; only the label is missing this once
+    with _lock:
+        _emails[username] = (now, email)
+    return email
 
 
 def revoked_at(sub: str) -> int:
