@@ -6,91 +6,11 @@ serverless-wsgi's direct-invoke commands, is refused with a log line and runs no
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from bench.package import runtime_provided
-from tests.deploy.runtime_api import RuntimeApi
-
-HOST = "abc123.execute-api.us-east-1.amazonaws.com"
-HANDLER = "webapp.lambda_handler.handler"  # serverless.yml's functions.web.handler (test_package checks it)
-
-
-def event(path: str, method: str = "GET", cookie: str = "") -> dict:
-    """An API Gateway REST (payload 1.0) proxy event for the dev stage, as API Gateway sends it."""
-    headers = {"Host": HOST, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443", "Accept": "text/html"}
-    if cookie:
-        headers["Cookie"] = cookie
-    return {
-        "resource": "/{proxy+}" if path != "/" else "/",
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {key: [value] for key, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"proxy": path.lstrip("/")} if path != "/" else None,
-        "stageVariables": None,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "domainName": HOST,
-            "domainPrefix": "abc123",
-            "extendedRequestId": "KxYz1FgCoAMEbPw=",
-            "httpMethod": method,
-            "identity": {"sourceIp": "203.0.113.9", "userAgent": "Mozilla/5.0"},
-            "path": f"/dev{path}",
-            "protocol": "HTTP/1.1",
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-            "requestTime": "30/Nov/2026:11:00:00 +0000",
-            "requestTimeEpoch": 1796036400000,
-            "resourceId": "abcdef",
-            "resourcePath": "/{proxy+}" if path != "/" else "/",
-            "stage": "dev",
-        },
-        "body": None,
-        "isBase64Encoded": False,
-    }
-
-
-def start_function(
-    package, tmp_path, extra_env: dict[str, str], handler: str = HANDLER
-) -> tuple[subprocess.Popen, RuntimeApi]:
-    """The zip's handler under awslambdaric, its log (stdout and stderr) written to tmp_path / "log"."""
-    task_root = tmp_path / "task"
-    with zipfile.ZipFile(package.zip_path) as archive:
-        archive.extractall(task_root)
-    api = RuntimeApi()
-    env = {
-        "PATH": os.environ["PATH"],
-        "AWS_LAMBDA_RUNTIME_API": api.address,
-        "LAMBDA_TASK_ROOT": str(task_root),
-        "_HANDLER": handler,
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "fake",
-        "AWS_SECRET_ACCESS_KEY": "fake",
-        "PYTHONPATH": f"{task_root}{os.pathsep}{runtime_provided(tmp_path / 'runtime')}",
-        "SECRET_KEY": "a-secret-key-for-the-runtime-test-only-000",
-        "COGNITO_USER_POOL_ID": "us-east-1_Example1",
-        "COGNITO_CLIENT_ID": "exampleclientid",
-        "COGNITO_DOMAIN": "https://webapp-dev.auth.us-east-1.amazoncognito.com",
-    } | extra_env
-    # -S: no site-packages, so the zip must hold everything the app needs but what the runtime brings.
-    with open(tmp_path / "log", "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-S", "-m", "awslambdaric", handler],
-            cwd=task_root,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return process, api
+from tests.deploy.lambda_function import HOST, cookies, emulated_aws, event, header, running
 
 
 @pytest.fixture(scope="module")
@@ -101,22 +21,10 @@ def function_log(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def function(package, function_log):
     """The function as Lambda runs it: AWS_LAMBDA_FUNCTION_NAME set, no emulator endpoint allowed."""
-    process, api = start_function(package, function_log, {"AWS_LAMBDA_FUNCTION_NAME": "webapp-dev-web"})
-    yield api
-    process.kill()
-    process.wait(timeout=10)
-    api.close()
+    with running(package, function_log, {"AWS_LAMBDA_FUNCTION_NAME": "webapp-dev-web"}) as api:
+        yield api
     output = (function_log / "log").read_text()
     assert "Traceback" not in output, output
-
-
-def cookies(response: dict) -> list[str]:
-    return (response.get("multiValueHeaders") or {}).get("Set-Cookie", [])
-
-
-def header(response: dict, name: str) -> str:
-    single = (response.get("headers") or {}).get(name)
-    return single if single is not None else (response.get("multiValueHeaders") or {}).get(name, [""])[0]
 
 
 def test_the_home_page_answers_200_with_links_under_the_stage_prefix(function):
@@ -149,33 +57,14 @@ def test_json_and_error_pages(function):
     assert missing["statusCode"] == 404 and "Page not found" in missing["body"]
 
 
-def test_sign_in_redirects_to_the_hosted_login_with_the_stage_callback_and_sets_the_session_cookie(
-    package, tmp_path, monkeypatch
-):
-    """With the emulated AWS behind it (a moto server; the variable that says "on Lambda" is left out,
-    since the app rightly refuses an emulator endpoint on Lambda): the attempt waits in a cookie for /auth/,
-    and nothing is written."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
+def test_sign_in_redirects_to_the_hosted_login_with_the_stage_callback_and_sets_the_session_cookie(package, tmp_path):
+    """With the emulated AWS behind it: the attempt waits in a cookie for /auth/, and nothing is written."""
     from localaws.provision import provision
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{server._server.server_port}"
-    try:
-        with monkeypatch.context() as patch:
-            patch.setenv("AWS_ENDPOINT_URL", endpoint)
-            provision(boto3.session.Session(region_name="us-east-1"), f"https://{HOST}/dev")
-        process, api = start_function(package, tmp_path, {"AWS_ENDPOINT_URL": endpoint})
-        try:
-            response = api.invoke(event("/auth/login"))
-        finally:
-            process.kill()
-            process.wait(timeout=10)
-            api.close()
-    finally:
-        server.stop()
+    with emulated_aws() as (endpoint, session):
+        provision(session, f"https://{HOST}/dev")
+        with running(package, tmp_path, {"AWS_ENDPOINT_URL": endpoint}) as function:
+            response = function.invoke(event("/auth/login"))
     assert response["statusCode"] == 302
     location = header(response, "Location")
     assert location.startswith("https://webapp-dev.auth.us-east-1.amazoncognito.com/oauth2/authorize?")
@@ -217,33 +106,24 @@ def test_schedules_and_warm_up_pings_are_refused_and_an_api_gateway_request_afte
     assert served["statusCode"] == 200 and served["body"] == '{"status":"ok"}\n'
 
 
-def test_the_cognito_trigger_signs_a_user_out_everywhere_after_a_password_reset(package, tmp_path, monkeypatch):
+def test_the_cognito_trigger_signs_a_user_out_everywhere_after_a_password_reset(package, tmp_path):
     """webapp.triggers.handler from the zip, with the event Cognito sends after "forgot password": the user's
     sessions are deleted, sign-ins from before are refused, and the event goes back to Cognito unchanged."""
     import time
 
-    import boto3
-    from moto.server import ThreadedMotoServer
-
     from localaws.provision import provision
     from localaws.seed import seed_accounts
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{server._server.server_port}"
-    try:
-        with monkeypatch.context() as patch:
-            patch.setenv("AWS_ENDPOINT_URL", endpoint)
-            session = boto3.session.Session(region_name="us-east-1")
-            settings = provision(session, f"https://{HOST}/dev")
-            cognito = session.client("cognito-idp")
-            sub = seed_accounts(cognito, settings["COGNITO_USER_POOL_ID"])["user@example.com"]
-            dynamodb = session.client("dynamodb")
-            now = int(time.time())
-            item = {"data": {"S": "{}"}, "created_at": {"N": str(now)}, "last_seen": {"N": str(now)}}
-            item |= {"expires_at": {"N": str(now + 600)}, "user_sub": {"S": sub}}
-            for sid in ("attackers-session", "another-device"):
-                dynamodb.put_item(TableName="webapp-sessions", Item=item | {"sid": {"S": sid}})
+    with emulated_aws() as (endpoint, session):
+        settings = provision(session, f"https://{HOST}/dev")
+        cognito = session.client("cognito-idp")
+        sub = seed_accounts(cognito, settings["COGNITO_USER_POOL_ID"])["user@example.com"]
+        dynamodb = session.client("dynamodb")
+        now = int(time.time())
+        item = {"data": {"S": "{}"}, "created_at": {"N": str(now)}, "last_seen": {"N": str(now)}}
+        item |= {"expires_at": {"N": str(now + 600)}, "user_sub": {"S": sub}}
+        for sid in ("attackers-session", "another-device"):
+            dynamodb.put_item(TableName="webapp-sessions", Item=item | {"sid": {"S": sid}})
         user = cognito.admin_get_user(UserPoolId=settings["COGNITO_USER_POOL_ID"], Username="user@example.com")
         cognito_event = {
             "version": "1",
@@ -256,18 +136,9 @@ def test_the_cognito_trigger_signs_a_user_out_everywhere_after_a_password_reset(
             "response": {},
         }
         env = {"AWS_ENDPOINT_URL": endpoint, "SECRET_KEY": "", "COGNITO_USER_POOL_ID": "", "COGNITO_DOMAIN": ""}
-        process, api = start_function(package, tmp_path, env, handler="webapp.triggers.handler")
-        try:
-            answer = api.invoke(cognito_event)
-        finally:
-            process.kill()
-            process.wait(timeout=10)
-            api.close()
-        with monkeypatch.context() as patch:
-            patch.setenv("AWS_ENDPOINT_URL", endpoint)
-            items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName="webapp-sessions")["Items"]
-    finally:
-        server.stop()
+        with running(package, tmp_path, env, handler="webapp.triggers.handler") as function:
+            answer = function.invoke(cognito_event)
+        items = dynamodb.scan(TableName="webapp-sessions")["Items"]
     assert answer == cognito_event  # a trigger gives Cognito its event back
     assert [i["sid"]["S"] for i in items if "data" in i] == []
     assert [i["sid"]["S"] for i in items if "signed_out_at" in i] == [f"signed-out#{sub}"]
