@@ -1,4 +1,4 @@
-"""`python -m bench` (or `make bench`): one table of the five figures, each beside its floor; JSON too."""
+"""`python -m bench` (or `make bench`): one table of the figures, each beside its floor; JSON too."""
 
 from __future__ import annotations
 
@@ -43,6 +43,16 @@ ADMIN_PAGES = (
     "/notifications/subscriptions",
     "/notifications/message-templates",
 )
+# The JSON API's reads, each beside the page that shows the same: (role, request, page). A request may make
+# its page's AWS calls plus one, the read of the caller's revocation marker; it opens no session.
+API_REQUESTS = (
+    ("user", "/api/v1/records", "/records"),
+    ("user", "/api/v1/records?status=open", "/records?status=open"),
+    ("user", "/api/v1/records/{record}", "/records/{record}"),
+    ("user", "/api/v1/records/{record}/history", "/records/{record}/history"),
+    ("admin", "/api/v1/records", "/records"),
+    ("admin", "/api/v1/records/{record}", "/records/{record}"),
+)
 TARGETS = {"cold_start": 1.3, "latency": 1.5, "export_memory": 1.2, "package_bytes": 15_000_000}
 
 
@@ -86,7 +96,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with running() as stack:
             os.environ.update(stack.env)
             results = measure_all(stack, task_root, runtime, args)
-    return summarise(*results, package)
+    return summarise(*results, package=package)
 
 
 def lambda_environment(env: dict[str, str]) -> dict[str, str]:
@@ -94,8 +104,9 @@ def lambda_environment(env: dict[str, str]) -> dict[str, str]:
     return env | {"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "LOG_LEVEL": "WARNING"}
 
 
-def measure_all(stack: Any, task_root: Path, runtime: Path, args: argparse.Namespace) -> tuple[dict, list, dict]:
-    """Every page a user and an admin visit (calls, latency against the floor), the cold start, the scale."""
+def measure_all(stack: Any, task_root: Path, runtime: Path, args: argparse.Namespace) -> tuple[dict, list, dict, dict]:
+    """Every page a user and an admin visit (calls, latency against the floor), the API's reads beside them,
+    the cold start, the scale."""
     sys.path.insert(0, str(measure.FLOOR_DIR))
     import floor_handler
 
@@ -120,11 +131,55 @@ def measure_all(stack: Any, task_root: Path, runtime: Path, args: argparse.Names
                 raise SystemExit(f"{role} {path}: HTTP {seen['status']}")
             latency = measure.warm_latency(app, floor_handler, path, cookies[role], seen, args.requests)
             pages.append({"role": role, "page": template, **latency} | without_calls(seen))
+    api = measure_api(stack, app, log, floor_handler, arguments, pages, args)
     # The first answer's AWS calls: the secret key read when the app is made, the sign-in page's session.
     secret = ("ssm", "GetParameters", {"Names": [SECRET_PARAMETER], "WithDecryption": True})
     first_calls = [secret, *measure.visit(app, log, "/auth/login", "")["calls"]]
     cold = measure.cold_start(task_root, runtime, lambda_environment(stack.env), first_calls, args.runs)
-    return cold, pages, measure_scale(stack, app, log, user, cookies["user"], args)
+    return cold, pages, api, measure_scale(stack, app, log, user, cookies["user"], args)
+
+
+def measure_api(
+    stack: Any, app: Any, log: Any, floor: Any, arguments: dict, pages: list[dict], args: argparse.Namespace
+) -> dict[str, list[dict]]:
+    """The API's reads for a user and an admin, as API Gateway's Cognito authorizer passes them on: the AWS
+    calls of each beside its page's, and warm latency against the floor replaying them. The revocation
+    marker's few-second cache is off, so every request reads it (the worst case); each caller's first
+    request in the process (their email not yet looked up) is recorded apart, nothing settled before it."""
+    from unittest import mock
+
+    from tests.support.forms import ADMIN, USER
+    from webapp.api import identity
+
+    pool, client = stack.env["COGNITO_USER_POOL_ID"], stack.env["COGNITO_CLI_CLIENT_ID"]
+    subs = {"user": stack.subs[USER], "admin": stack.subs[ADMIN]}
+    tokens = {"user": measure.access_claims(subs["user"], pool, client)}
+    tokens["admin"] = measure.access_claims(subs["admin"], pool, client, ("admin",))
+    page_calls = {(page["role"], page["page"]): page["operations"] for page in pages}
+    requests, first = [], []
+    with mock.patch.object(identity, "REVOCATION_CACHE_SECONDS", 0):
+        for role, template, page in API_REQUESTS:
+            path = template.format(**arguments)
+            row = {"role": role, "request": template, "page": page, "page_operations": page_calls[(role, page)]}
+            if role not in {seen["role"] for seen in first}:
+                first.append(row | without_calls(measure.first_visit(app, log, path, "", tokens[role])))
+            seen = measure.visit(app, log, path, "", tokens[role])
+            if seen["status"] != 200:
+                raise SystemExit(f"{role} API {path}: HTTP {seen['status']}")
+            latency = measure.warm_latency(app, floor, path, "", seen, args.requests, tokens[role])
+            reads = revocation_reads(seen["calls"], subs[role])
+            requests.append(row | latency | without_calls(seen) | {"revocation_reads": reads})
+    return {"requests": requests, "first_requests": first}
+
+
+def revocation_reads(calls: list, sub: str) -> int:
+    """The reads of ``sub``'s revocation marker among ``calls``."""
+    marker = {"sid": {"S": f"signed-out#{sub}"}}
+    return sum(1 for service, operation, params in calls if operation == "GetItem" and params.get("Key") == marker)
+
+
+def total(operations: dict[str, int]) -> int:
+    return sum(operations.values())
 
 
 def without_calls(seen: dict) -> dict:
@@ -157,8 +212,8 @@ def measure_scale(stack: Any, app: Any, log: Any, user: Any, cookie: str, args: 
     return figures
 
 
-def summarise(cold: dict, pages: list[dict], scale: dict, package: dict) -> dict[str, Any]:
-    """The five figures with their floors and targets, each marked met or not."""
+def summarise(cold: dict, pages: list[dict], api: dict, scale: dict, package: dict) -> dict[str, Any]:
+    """The figures with their floors and targets, each marked met or not."""
     worst = max(pages, key=lambda page: page["app_ms"] / page["floor_ms"])
     record_pages = [page for page in pages if page["page"].startswith("/records")]
     dynamodb = max(
@@ -203,6 +258,7 @@ def summarise(cold: dict, pages: list[dict], scale: dict, package: dict) -> dict
             worst["app_ms"] / worst["floor_ms"],
             TARGETS["latency"],
         ),
+        *api_summary(api),
         {
             "figure": "list page items read (the floor: the small table)",
             "app": f"{read_large} of {large:,} records",
@@ -229,7 +285,43 @@ def summarise(cold: dict, pages: list[dict], scale: dict, package: dict) -> dict
             target="≤ 15 MB",
         ),
     ]
-    return {"summary": summary, "cold_start": cold, "pages": pages, "scale": scale, "package": package}
+    return {"summary": summary, "cold_start": cold, "pages": pages, "api": api, "scale": scale, "package": package}
+
+
+def api_summary(api: dict) -> list[dict]:
+    """The API's figures: its AWS calls beside its pages' (every request, and a caller's first), its latency."""
+    requests, first = api["requests"], api["first_requests"]
+    most = max(total(row["operations"]) for row in requests)
+    over = max(total(row["operations"]) - total(row["page_operations"]) for row in requests)
+    first_over = max(total(row["operations"]) - total(row["page_operations"]) for row in first)
+    first_calls = sorted({op for row in first for op in row["operations"]})
+    scans = sum(n for row in requests + first for op, n in row["operations"].items() if op.endswith(":Scan"))
+    worst = max(requests, key=lambda row: row["app_ms"] / row["floor_ms"])
+    return [
+        {
+            "figure": "AWS calls per API request, beside its page (the revocation marker read every time)",
+            "app": f"≤ {most} per request, page {over:+d}, {scans} Scans",
+            "floor": "the page's calls",
+            "ratio": "",
+            "target": "≤ page + 1 (the revocation read), no Scan",
+            "ok": over <= 1 and scans == 0 and all(row["revocation_reads"] == 1 for row in requests),
+        },
+        {
+            "figure": "AWS calls of a caller's first API request in a process",
+            "app": f"page {first_over:+d} (" + ", ".join(first_calls) + ")",
+            "floor": "the page's calls",
+            "ratio": "",
+            "target": "≤ page + 1",
+            "ok": first_over <= 1 and all(row["status"] == 200 for row in first),
+        },
+        check(
+            f"API warm latency (worst: {worst['role']} {worst['request']})",
+            f"{worst['app_ms']:.1f} ms",
+            f"{worst['floor_ms']:.1f} ms",
+            worst["app_ms"] / worst["floor_ms"],
+            TARGETS["latency"],
+        ),
+    ]
 
 
 def check(
@@ -247,20 +339,38 @@ def check(
 
 
 def report(results: dict[str, Any]) -> str:
-    """The per-page table, then the five figures."""
+    """The per-page table, the API's beside it, then the figures."""
     lines = ["| role | page | status | AWS calls | bytes | app ms | floor ms | ratio |", "| --- " * 8 + "|"]
     for page in results["pages"]:
-        calls = ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in sorted(page["operations"].items()))
         ratio = page["app_ms"] / page["floor_ms"]
         lines.append(
-            f"| {page['role']} | `{page['page']}` | {page['status']} | {calls} | {page['bytes']:,} "
-            f"| {page['app_ms']:.1f} | {page['floor_ms']:.1f} | {ratio:.2f}× |"
+            f"| {page['role']} | `{page['page']}` | {page['status']} | {listed(page['operations'])} "
+            f"| {page['bytes']:,} | {page['app_ms']:.1f} | {page['floor_ms']:.1f} | {ratio:.2f}× |"
+        )
+    lines += ["", "| role | API request | status | AWS calls | its page's | bytes | app ms | floor ms | ratio |"]
+    lines.append("| --- " * 9 + "|")
+    for row in results["api"]["requests"]:
+        ratio = row["app_ms"] / row["floor_ms"]
+        lines.append(
+            f"| {row['role']} | `{row['request']}` | {row['status']} | {listed(row['operations'])} "
+            f"| {listed(row['page_operations'])} | {row['bytes']:,} | {row['app_ms']:.1f} | {row['floor_ms']:.1f} "
+            f"| {ratio:.2f}× |"
+        )
+    for row in results["api"]["first_requests"]:
+        lines.append(
+            f"| {row['role']} | `{row['request']}`, first | {row['status']} | {listed(row['operations'])} "
+            f"| {listed(row['page_operations'])} | {row['bytes']:,} | | | |"
         )
     lines += ["", "| figure | app | floor | ratio | target | met |", "| --- " * 6 + "|"]
     for row in results["summary"]:
         met = "yes" if row["ok"] else "**no**"
         lines.append(f"| {row['figure']} | {row['app']} | {row['floor']} | {row['ratio']} | {row['target']} | {met} |")
     return "\n".join(lines)
+
+
+def listed(operations: dict[str, int]) -> str:
+    """Operations and their counts, as the tables show them."""
+    return ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in sorted(operations.items()))
 
 
 if __name__ == "__main__":

@@ -22,34 +22,69 @@ HOST = "abc123.execute-api.us-east-1.amazonaws.com"
 FLOOR_PACKAGES = ("flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "blinker", "serverless_wsgi")
 
 
-def event(path: str, cookie: str = "") -> dict[str, Any]:
-    """An API Gateway REST (payload 1.0) proxy event for GET ``path`` on the dev stage."""
+def event(path: str, cookie: str = "", claims: dict[str, str] | None = None) -> dict[str, Any]:
+    """An API Gateway REST (payload 1.0) proxy event for GET ``path`` on the dev stage: a page's with the
+    ``cookie``, or the JSON API's (under /api, behind the Cognito authorizer) with the token's ``claims``."""
     parts = urlsplit(path)
     query = parse_qsl(parts.query)
-    headers = {"Host": HOST, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443", "Accept": "text/html"}
+    api = claims is not None
+    headers = {"Host": HOST, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443"}
+    headers["Accept"] = "application/json" if api else "text/html"
+    if api:
+        headers["Authorization"] = "Bearer the.verified.token"  # passed on; the claims are what the app reads
     if cookie:
         headers["Cookie"] = cookie
+    resource = "/api/{proxy+}" if api else "/{proxy+}"
+    context = {
+        "apiId": "abc123",
+        "stage": "dev",
+        "path": f"/dev{parts.path}",
+        "httpMethod": "GET",
+        "requestId": "bench",
+        "identity": {"sourceIp": "203.0.113.9"},
+        "resourcePath": resource,
+    }
+    if api:
+        context["authorizer"] = {"claims": claims}
     return {
-        "resource": "/{proxy+}",
+        "resource": resource,
         "path": parts.path,
         "httpMethod": "GET",
         "headers": headers,
         "multiValueHeaders": {key: [value] for key, value in headers.items()},
         "queryStringParameters": dict(query) or None,
         "multiValueQueryStringParameters": {key: [v for k, v in query if k == key] for key, _ in query} or None,
-        "pathParameters": {"proxy": parts.path.lstrip("/")},
-        "requestContext": {
-            "apiId": "abc123",
-            "stage": "dev",
-            "path": f"/dev{parts.path}",
-            "httpMethod": "GET",
-            "requestId": "bench",
-            "identity": {"sourceIp": "203.0.113.9"},
-            "resourcePath": "/{proxy+}",
-        },
+        "pathParameters": {"proxy": parts.path.removeprefix("/api/" if api else "/")},
+        "requestContext": context,
         "body": None,
         "isBase64Encoded": False,
     }
+
+
+def access_claims(sub: str, pool_id: str, client_id: str, groups: tuple[str, ...] = ()) -> dict[str, str]:
+    """A user's access token with both of the API's scopes, as API Gateway's Cognito authorizer puts its
+    claims in the event: every value a string, as the local gateway makes them (``claim_strings``)."""
+    import uuid
+
+    from localaws.gateway.events import claim_strings
+
+    now = int(time.time())
+    token: dict[str, Any] = {"sub": sub, "cognito:groups": list(groups)} if groups else {"sub": sub}
+    token |= {
+        "iss": f"https://cognito-idp.us-east-1.amazonaws.com/{pool_id}",
+        "version": 2,
+        "client_id": client_id,
+        "origin_jti": str(uuid.uuid4()),
+        "event_id": str(uuid.uuid4()),
+        "token_use": "access",
+        "scope": "dashboard/records.read dashboard/records.write",
+        "auth_time": now,
+        "exp": now + 3600,
+        "iat": now,
+        "jti": str(uuid.uuid4()),
+        "username": sub,  # the pool signs in by email: a user's username is a generated id, not the email
+    }
+    return claim_strings(token)
 
 
 # 1. Cold start ------------------------------------------------------------------------------------------
@@ -98,7 +133,7 @@ def cold_start(task_root: Path, runtime: Path, env: dict[str, str], calls: list,
     }
 
 
-# 2-3. AWS calls per page and warm latency ---------------------------------------------------------------
+# 2-3. AWS calls per page and API request, warm latency -----------------------------------------------------
 
 
 class CallLog:
@@ -134,22 +169,30 @@ class CallLog:
         return self.calls
 
 
-def invoke(handler: Any, path: str, cookie: str) -> tuple[int, str]:
-    answer = handler(event(path, cookie), None)
+def invoke(handler: Any, path: str, cookie: str, claims: dict[str, str] | None = None) -> tuple[int, str]:
+    answer = handler(event(path, cookie, claims), None)
     body = answer.get("body") or ""
     return answer["statusCode"], body
 
 
-def visit(app: Any, log: CallLog, path: str, cookie: str) -> dict[str, Any]:
-    """One warm visit of a page through the Lambda handler: status, size, the AWS calls it made."""
+def visit(app: Any, log: CallLog, path: str, cookie: str, claims: dict[str, str] | None = None) -> dict[str, Any]:
+    """One warm visit of a page (or API request) through the Lambda handler: status, size, the AWS calls."""
+    import serverless_wsgi
+
+    # settles one-off work: a flash message shown, a session touched, an API caller's email looked up
+    serverless_wsgi.handle_request(app, event(path, cookie, claims), None)
+    return first_visit(app, log, path, cookie, claims)
+
+
+def first_visit(app: Any, log: CallLog, path: str, cookie: str, claims: dict[str, str] | None = None) -> dict:
+    """One recorded request through the Lambda handler, nothing settled before it."""
     import serverless_wsgi
 
     def handler(event_: dict, context: Any) -> dict:
         return serverless_wsgi.handle_request(app, event_, context)
 
-    invoke(handler, path, cookie)  # settles one-off work (a flash message shown, a session touched)
     log.start()
-    status, body = invoke(handler, path, cookie)
+    status, body = invoke(handler, path, cookie, claims)
     calls = log.stop()
     operations: dict[str, int] = {}
     for service, operation, _ in calls:
@@ -158,7 +201,9 @@ def visit(app: Any, log: CallLog, path: str, cookie: str) -> dict[str, Any]:
     return {"status": status, "bytes": len(body.encode()), "calls": calls, "operations": operations}
 
 
-def warm_latency(app: Any, floor: Any, path: str, cookie: str, seen: dict, runs: int) -> dict[str, float]:
+def warm_latency(
+    app: Any, floor: Any, path: str, cookie: str, seen: dict, runs: int, claims: dict[str, str] | None = None
+) -> dict[str, float]:
     """Median milliseconds per request through the handler, the app against the floor, interleaved."""
     import serverless_wsgi
 
@@ -167,7 +212,7 @@ def warm_latency(app: Any, floor: Any, path: str, cookie: str, seen: dict, runs:
     for _ in range(runs):
         for target, times in ((app, app_times), (floor.app, floor_times)):
             started = time.perf_counter()
-            answer = serverless_wsgi.handle_request(target, event(path, cookie), None)
+            answer = serverless_wsgi.handle_request(target, event(path, cookie, claims), None)
             times.append(time.perf_counter() - started)
             if answer["statusCode"] != 200:
                 raise RuntimeError(f"{path}: {answer['statusCode']}")

@@ -4,7 +4,8 @@ It imports flask, boto3 and serverless-wsgi and answers through serverless-wsgi,
 cold start it renders one template (and, as a second floor, first makes the AWS calls the app's first
 answer needs, given in ``FLOOR_CALLS``); for warm latency it makes exactly the AWS calls the app made for
 the same page (recorded by the bench, same parameters, its own reused client) and renders as many bytes
-of HTML. The app's figures are divided by these, so a slow or noisy machine cancels out.
+of HTML, or for a request under /api as many bytes of JSON. The app's figures are divided by these, so a
+slow or noisy machine cancels out.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from pathlib import Path
 import boto3
 import serverless_wsgi
 from botocore import xform_name
-from flask import Flask, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 
 app = Flask(__name__, template_folder=str(Path(__file__).parent / "templates"))
 app.config.update(PAGES={}, CLIENTS={}, FIRST_CALLS=json.loads(os.environ.get("FLOOR_CALLS", "[]")))
 TEXT = "a cell of the floor page, escaped as the app's are <&>"
 ROW_BYTES = len(TEXT) + 45  # TEXT escaped (+14) in its row markup (about 31)
+ITEM_BYTES = len(TEXT) + 3  # TEXT in a JSON array: its quotes and a comma
 
 
 def client(service: str):
@@ -34,12 +36,14 @@ def client(service: str):
 
 @app.get("/", defaults={"path": ""})
 @app.get("/<path:path>")
-def page(path: str) -> str:
-    """Replay the recorded calls of this page, then render a page of the recorded size."""
+def page(path: str) -> str | Response:
+    """Replay the recorded calls of this page, then render a page (or a JSON answer) of the recorded size."""
     recorded = app.config["PAGES"].get(request.full_path.rstrip("?"), {"calls": [], "size": 2000})
     first, app.config["FIRST_CALLS"] = app.config["FIRST_CALLS"], []
     for service, operation, params in first + recorded["calls"]:
         getattr(client(service), xform_name(operation))(**params)
+    if path.startswith("api/"):
+        return jsonify(items=[TEXT] * (recorded["size"] // ITEM_BYTES))
     return render_template("floor.html", rows=range(recorded["size"] // ROW_BYTES), text=TEXT)
 
 

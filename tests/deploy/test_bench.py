@@ -41,6 +41,29 @@ def test_a_record_page_is_at_most_two_dynamodb_calls_and_nothing_scans(results):
             assert not any(op.startswith("cognito") for op in operations), page
 
 
+def test_the_api_list_and_get_are_measured_against_the_floor_replaying_their_aws_calls(results):
+    measured = {(row["role"], row["request"]) for row in results["api"]["requests"]}
+    for role in ("user", "admin"):
+        assert {(role, "/api/v1/records"), (role, "/api/v1/records/{record}")} <= measured
+    for row in results["api"]["requests"]:
+        assert row["status"] == 200 and row["app_ms"] > 0 and row["floor_ms"] > 0, row
+    assert any(row["figure"].startswith("API warm latency") for row in results["summary"])
+
+
+def test_an_api_request_makes_at_most_its_pages_calls_plus_the_revocation_read_and_nothing_scans(results):
+    """Measured with the revocation marker read on every request (its cache off), and for each caller's first
+    request in the process too (their email looked up in Cognito then, once)."""
+    api = results["api"]
+    for row in api["requests"] + api["first_requests"]:
+        operations = row["operations"]
+        assert row["status"] == 200, row
+        assert sum(operations.values()) <= sum(row["page_operations"].values()) + 1, row
+        assert not any(operation.endswith(":Scan") for operation in operations), row
+    for row in api["requests"]:
+        assert row["revocation_reads"] == 1, row
+        assert not any(operation.startswith("cognito") for operation in row["operations"]), row
+
+
 def test_the_list_page_reads_the_same_items_on_a_small_and_a_large_table(results):
     scale = results["scale"]
     assert scale["list_items_read_100"] == scale["list_items_read_300"] <= 21
