@@ -70,7 +70,10 @@ def test_promote_then_demote_a_user(page, second_page, stack):
     expect(second_page.get_by_role("link", name="Users")).to_be_visible()
     page.get_by_role("button", name="Remove from admin").click()
     expect(page.get_by_test_id("user-groups")).to_have_text("None")
-    second_page.reload()
+    second_page.reload()  # a demotion also revokes their tokens: their hosted session no longer signs them in
+    expect(second_page.get_by_role("alert")).to_contain_text("sign in again with your password")
+    second_page.goto("/records")
+    sign_in(second_page, email, PASSWORD)
     expect(second_page.get_by_role("link", name="Records")).to_be_visible()
     expect(second_page.get_by_role("link", name="Users")).to_have_count(0)
     second_page.goto("/admin/users")
