@@ -10,17 +10,19 @@ from webapp.api.problems import KINDS, TITLES, TYPE_BASE
 from webapp.records import schema
 
 JSON, PROBLEM = "application/json", "application/problem+json"
-DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
+NOT_BLANK = r"\S"  # what the form's DataRequired asks of a required text, once stripped
 
 
 def field_schema(field: schema.Field) -> dict[str, Any]:
     """One declared field as JSON Schema (what the API returns and accepts for it)."""
     if field.kind in ("text", "longtext"):
         found: dict[str, Any] = {"type": "string", "maxLength": field.max_length}
+        if field.required:
+            found["pattern"] = NOT_BLANK
     elif field.kind == "choice":
         found = {"type": "string", "enum": [value for value, _ in field.choices]}
     elif field.kind == "decimal":
-        found = {"type": "string", "pattern": DECIMAL, "description": f"An exact decimal, {field.places} places."}
+        found = {"type": "string", "pattern": decimal_pattern(field), "description": _decimal_words(field)}
         found["examples"] = [f"{1250.4:.{field.places}f}"]
     elif field.kind == "date":
         found = {"type": "string", "format": "date"}
@@ -35,6 +37,21 @@ def field_schema(field: schema.Field) -> dict[str, Any]:
         if "enum" in found:
             found["enum"] = [*found["enum"], None]
     return found
+
+
+def decimal_pattern(field: schema.Field) -> str:
+    """A decimal as the API shows it and takes it: at most the declared places (it shows exactly those), a sign
+    only when the minimum allows one, and no more whole digits than the bounds have."""
+    sign = "-?" if field.minimum is None or field.minimum < 0 else ""
+    whole = "+"
+    if field.minimum is not None and field.maximum is not None:
+        whole = f"{{1,{max(len(str(abs(int(bound)))) for bound in (field.minimum, field.maximum))}}}"
+    return rf"^{sign}[0-9]{whole}(\.[0-9]{{1,{field.places}}})?$"
+
+
+def _decimal_words(field: schema.Field) -> str:
+    bounds = f" from {field.minimum} to {field.maximum}" if None not in (field.minimum, field.maximum) else ""
+    return f"An exact decimal{bounds}, with at most {field.places} places (shown with {field.places})."
 
 
 def schemas() -> dict[str, Any]:
