@@ -41,7 +41,7 @@ CHECKS = [
 # Bounded for time (the whole folder in about a minute on 2 cores) and reproducible: the same cases every run.
 BOUNDED = {"derandomize": True, "deadline": None, "database": None, "suppress_health_check": list(HealthCheck)}
 PER_OPERATION = settings(max_examples=25, **BOUNDED)
-SEQUENCES = settings(max_examples=20, stateful_step_count=6, **BOUNDED)
+SEQUENCES = settings(max_examples=15, stateful_step_count=6, **BOUNDED)
 
 A_RECORD = {"title": "Contract", "status": "open", "amount": "12.50", "due": "2027-01-31", "tags": ["api"]}
 
