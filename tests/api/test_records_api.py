@@ -168,3 +168,11 @@ def test_a_body_over_the_api_cap_is_a_413_problem_and_writes_nothing(api_user):
     )
     assert answer.status_code == 413 and answer.mimetype == "application/problem+json"
     assert api_user.get("/api/v1/records").get_json()["items"] == []
+
+
+@pytest.mark.parametrize("never", ['"0"', '"2"', '"964"'])
+def test_an_if_match_naming_a_version_the_record_never_had_is_412(api_user, never):
+    url = create(api_user).headers["Location"]
+    answer = api_user.patch(url, json={"notes": "Changed"}, headers={"If-Match": never})
+    assert answer.status_code == 412 and answer.headers["ETag"] == '"1"'
+    assert api_user.get(url).get_json()["notes"] is None

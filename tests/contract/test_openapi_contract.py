@@ -129,15 +129,13 @@ def test_every_answer_in_a_sequence_of_operations_is_one_the_document_declares(k
     assert {"POST /records", "GET /records/{record_id}", "GET /records/{record_id}/history"} <= reached, statuses
 
 
-# What these tests found that the document cannot say, pinned until the API is fixed (strict: a fix fails the
-# marker, so it is removed with the fix).
+# What these tests found that the document cannot say, pinned as regressions.
 
 
-@pytest.mark.xfail(strict=True, reason="API bug: a PATCH whose If-Match names a version the record never had is merged")
 def test_a_patch_whose_if_match_names_a_version_the_record_never_had_is_412(machine: Caller, api_url, http):
     """Found in the sequences: `If-Match: "964"` on a record at version 1 saved the change (200, version 2), as
     if 964 were a stale version whose later saves touched nothing; "0" too, for a field the create left unset.
-    A DELETE with the same If-Match is 412."""
+    Now, as a DELETE with the same If-Match, it is 412."""
     made = http.post(f"{api_url}/records", json=A_RECORD, headers=machine.headers, timeout=TIMEOUT)
     record = made.headers["Location"].rsplit("/", 1)[1]
     for never in ('"964"', '"0"'):

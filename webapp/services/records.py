@@ -199,6 +199,8 @@ def patch(actor: Actor, record: Record, changes: dict[str, Any], expected_versio
     ``expected_version``; on a later version, the same merge rule as the pages: the save goes through when
     the saves since changed other fields (``Saved.kept_theirs``), MergeConflict when one changed a field sent
     here to another value."""
+    if not 1 <= expected_version <= record.version:
+        raise VersionConflict(record)  # a version the record never had: nothing to merge from
     current = record
     for _ in range(MERGE_ATTEMPTS):
         kept: tuple[str, ...] = ()
