@@ -38,8 +38,8 @@ class AuditLog:
             "log": "all",
             "action": action,
             "actor": actor.get("sub", ""),
-            "actor_email": actor.get("email", ""),
-            "target_email": target.get("email", ""),
+            "actor_email": actor.get("email", "").lower(),  # the who-filter compares lower-case text
+            "target_email": target.get("email", "").lower(),
             "target_username": target.get("username", ""),
             "outcome": outcome,
             "detail": detail[:500],

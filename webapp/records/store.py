@@ -348,9 +348,9 @@ class RecordStore:
             "record_id": record.record_id,
             "title": record.title,
             "owner": record.owner,
-            "owner_email": record.owner_email,
+            "owner_email": record.owner_email.lower(),  # the audit page's who-filter compares lower-case text
             "actor": actor.get("sub", ""),
-            "actor_email": actor.get("email", ""),
+            "actor_email": actor.get("email", "").lower(),
             "version": record.version,
             "changes": changed,
         }
