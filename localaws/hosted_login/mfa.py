@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, redirect, render_template, request
 
 from localaws.hosted_login import totp
-from localaws.hosted_login.authorize import authorize_params, issue_code
+from localaws.hosted_login.flow import authorize_params, issue_code
 from localaws.hosted_login.pool import current_pool, secret_hash
 
 bp = Blueprint("mfa", __name__)

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, redirect, render_template, request
 
 from localaws import lambdas
-from localaws.hosted_login.authorize import authorize_params
+from localaws.hosted_login.flow import authorize_params
 from localaws.hosted_login.pool import WRONG_CODE, current_pool, secret_hash_kw
 
 bp = Blueprint("reset", __name__)

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, render_template, request
 
-from localaws.hosted_login.authorize import authorize_params, issue_code
+from localaws.hosted_login.flow import authorize_params, issue_code
 from localaws.hosted_login.pool import WRONG_CODE, current_pool, secret_hash_kw
 
 bp = Blueprint("signup", __name__)

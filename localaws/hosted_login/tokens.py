@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, jsonify, redirect, request
 
 from localaws.hosted_login import access
-from localaws.hosted_login.authorize import HOSTED_COOKIE, authorize_params
 from localaws.hosted_login.errors import ProtocolError
+from localaws.hosted_login.flow import HOSTED_COOKIE, authorize_params
 from localaws.hosted_login.pool import current_pool, secret_hash
 
 bp = Blueprint("tokens", __name__)
