@@ -59,9 +59,16 @@ def new_page(browser, stack):
     problems = PageProblems()
     page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
+    page.on("requestfailed", lambda request: _failed(problems, request))
     page.problems = problems
     return page
+
+
+def _failed(problems: list, request) -> None:
+    """A request that failed, unless the browser itself gave it up because the page navigated away
+    (net::ERR_ABORTED: say, the icon of a page left before it loaded), which says nothing about the app."""
+    if "ERR_ABORTED" not in (request.failure or ""):
+        problems.append(f"request failed: {request.url} ({request.failure})")
 
 
 class PageProblems(list):

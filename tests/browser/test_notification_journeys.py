@@ -33,9 +33,11 @@ def test_a_user_subscribes_by_email_and_sms_then_unsubscribes(page, stack):
     page.get_by_label("Mobile number").fill(number[:6] + " " + number[6:])  # as typed, with a space
     page.get_by_role("button", name="Subscribe by text").click()
     expect(page.get_by_role("alert")).to_contain_text(f"We have texted a code to {masked}")
+    page.wait_for_load_state("load")  # the page's own requests (its icon) done before leaving it
     page.goto("/_local/outbox/")  # locally, the texted code is on the local outbox page
     texted = page.get_by_test_id("outbox-sms").filter(has_text=number).first.inner_text()
     code = re.search(r"code is (\d{6})", texted).group(1)
+    page.wait_for_load_state("load")
     page.goto("/account")
     page.get_by_label(f"Code texted to {masked}").fill(f"{code[:3]} {code[3:]}")  # pasted with a space
     page.get_by_role("button", name="Confirm number").click()
