@@ -102,9 +102,8 @@ def subscribe_email(actor: Actor, address: str) -> bool:
     refused without saying so (SubscriptionRefused with a neutral message).
     """
     store = notification_store()
-    if _already_mine(store, actor, "email", address):
+    if not _room_for(store, actor, "email", address):
         return False
-    _check_room(store, actor)
     owner = store.owner_of("email", address)
     previous = None
     if owner and owner["owner"] != actor.sub:
@@ -124,9 +123,8 @@ def start_phone_check(actor: Actor, number: str) -> bool:
     a number they do not hold. Codes expire after 10 minutes; codes sent are limited per user and per number.
     """
     store = notification_store()
-    if _already_mine(store, actor, "sms", number):
+    if not _room_for(store, actor, "sms", number):
         return False
-    _check_room(store, actor)
     limits().hit("sms-code-user", actor.sub)
     limits().hit("sms-code-number", number)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -155,13 +153,15 @@ def confirm_phone(actor: Actor, number: str, code: str) -> None:
     store.delete_phone_check(actor.sub, number)  # only now: if SNS or the table failed, the code still works
 
 
-def _already_mine(store: Any, actor: Actor, protocol: str, endpoint: str) -> bool:
-    return any(i["protocol"] == protocol and i["endpoint"] == endpoint for i in store.subscriptions_of(actor.sub))
-
-
-def _check_room(store: Any, actor: Actor) -> None:
-    if len(store.subscriptions_of(actor.sub)) >= MAX_SUBSCRIPTIONS:
+def _room_for(store: Any, actor: Actor, protocol: str, endpoint: str) -> bool:
+    """False when the user has this subscription already; SubscriptionRefused when they have as many as they
+    may (one Query of their subscriptions answers both)."""
+    mine = store.subscriptions_of(actor.sub)
+    if any(i["protocol"] == protocol and i["endpoint"] == endpoint for i in mine):
+        return False
+    if len(mine) >= MAX_SUBSCRIPTIONS:
         raise SubscriptionRefused(f"You can have at most {MAX_SUBSCRIPTIONS} subscriptions: remove one first.", 422)
+    return True
 
 
 def _code_hash(actor: Actor, number: str, code: str) -> str:
