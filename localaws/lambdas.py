@@ -11,7 +11,11 @@ import importlib
 from typing import Any
 
 ACCOUNT = "123456789012"
-HANDLERS = {"cognito-events": "webapp.triggers.handler"}
+HANDLERS = {
+    "cognito-events": "webapp.triggers.handler",
+    "events": "webapp.stream_handler.handler",  # the records table's stream
+    "inbox": "webapp.inbox_handler.handler",  # the notifications topic's Lambda subscription
+}
 
 
 def arn(function: str, region: str = "us-east-1") -> str:

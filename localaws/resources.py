@@ -53,18 +53,37 @@ def tables() -> list[dict]:
             "TableName": table_name("RECORDS_TABLE"),
             "KeySchema": [{"AttributeName": "record_id", "KeyType": "HASH"}],
             "AttributeDefinitions": _string_attributes(
-                "record_id", "owner", "owner_status", "status", "kind", "updated_key"
+                "record_id", "owner", "owner_status", "status_shard", "kind", "updated_key"
             ),
             "GlobalSecondaryIndexes": [
                 _index(name, partition, "updated_key")
                 for name, partition in (
                     ("by_owner", "owner"),
                     ("by_owner_status", "owner_status"),
-                    ("by_status", "status"),
-                    ("by_all", "kind"),
+                    ("by_status", "status_shard"),  # <status>#<shard>: written by everyone, so spread over shards
+                    ("by_all", "kind"),  # record#<shard>
                 )
             ],
             "BillingMode": "PAY_PER_REQUEST",
+            # Every change to a record reaches the `events` function (counters, record-change notices).
+            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        },
+        {
+            # The dashboard counters (owner#<sub>, all#<shard>) and, per record, what they counted (record#<id>);
+            # written only by the `events` function.
+            "TableName": table_name("STATS_TABLE"),
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": _string_attributes("pk"),
+            "BillingMode": "PAY_PER_REQUEST",
+            "ttl": "expires_at",
+        },
+        {
+            # The in-app inbox: one partition per user (user:<sub>) and one per audience (all, group:<name>).
+            "TableName": table_name("INBOX_TABLE"),
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "AttributeDefinitions": _string_attributes("pk", "sk"),
+            "BillingMode": "PAY_PER_REQUEST",
+            "ttl": "expires_at",
         },
         {
             "TableName": table_name("AUDIT_TABLE"),

@@ -67,9 +67,13 @@ SETTINGS: tuple[Setting, ...] = (
         "AWS_REGION", "", "AWS region of every client (Lambda sets it); empty: boto3's AWS_DEFAULT_REGION/profile."
     ),
     Setting("SESSIONS_TABLE", "webapp-sessions", "DynamoDB table holding server-side sessions."),
-    Setting("RECORDS_TABLE", "webapp-records", "DynamoDB table holding users' records and their counters."),
+    Setting("RECORDS_TABLE", "webapp-records", "DynamoDB table holding users' records (its stream feeds `events`)."),
+    Setting(
+        "STATS_TABLE", "webapp-stats", "DynamoDB table of the dashboard counters, kept by the `events` function."
+    ),
     Setting("AUDIT_TABLE", "webapp-audit", "DynamoDB table holding the history of every change (audit log)."),
     Setting("NOTIFICATIONS_TABLE", "webapp-notifications", "DynamoDB table: subscriptions, templates, send history."),
+    Setting("INBOX_TABLE", "webapp-inbox", "DynamoDB table of the in-app inbox, filled by the `inbox` function."),
     Setting("RECORDS_PAGE_SIZE", "20", "Records per list page (a visitor may ask for 5 to 100).", _positive_int),
     Setting("COGNITO_USER_POOL_ID", "", "Cognito user pool id, e.g. eu-west-1_AbCdEf123."),
     Setting("COGNITO_CLIENT_ID", "", "Cognito app client id used for the hosted login."),
