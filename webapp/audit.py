@@ -1,8 +1,9 @@
 """The audit log: every admin action on a user, beside the records' history, in the audit table.
 
 Admin actions are stored under ``subject`` = ``user#<sub>``; record history entries (written by the
-records store, in the same transaction as the change) under ``record#<id>``. Both carry ``log`` = "all",
-so the ``by_time`` index lists everything newest first for the audit page.
+records store, in the same transaction as the change) under ``record#<id>``. Both carry ``log`` =
+``all#<n>``: the ``by_time`` index, written by everyone, is spread over shards, and the audit page reads one
+Query per shard in parallel, merged newest first (webapp/shards.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 from flask import current_app
 
 from webapp import aws
-from webapp.dynamodb import QueryPage, call, from_item, newest, now_iso, paged_query, to_item
+from webapp.dynamodb import QueryPage, call, from_item, newest, now_iso, to_item
+from webapp.shards import merged_query, shard_of
 
 MAX_FILTER_QUERIES = 10
 KINDS = {"users": "user#", "records": "record#"}  # the audit page's ?kind= filter
@@ -31,11 +33,12 @@ class AuditLog:
     ) -> None:
         """One admin action on a user: who did what to whom, when, and how it ended."""
         at = now_iso()
+        event = f"{at}#{uuid.uuid4()}"
         entry = {
             "subject": f"user#{target.get('sub') or target.get('username', '')}",
-            "event": f"{at}#{uuid.uuid4()}",
+            "event": event,
             "at": at,
-            "log": "all",
+            "log": f"all#{shard_of(event)}",
             "action": action,
             "actor": actor.get("sub", ""),
             "actor_email": actor.get("email", "").lower(),  # the who-filter compares lower-case text
@@ -53,7 +56,7 @@ class AuditLog:
     def page(self, kind: str, who: str, size: int, start: dict | None = None, backward: bool = False) -> QueryPage:
         """A page of the whole log, newest first, optionally only users' or records' entries and only those
         whose actor or target email contains ``who``."""
-        conditions, values = [], {":log": {"S": "all"}}
+        conditions, values = [], {}
         if kind in KINDS:
             conditions.append("begins_with(#subject, :kind)")
             values[":kind"] = {"S": KINDS[kind]}
@@ -67,18 +70,18 @@ class AuditLog:
             "IndexName": "by_time",
             "KeyConditionExpression": "#log = :log",
             "ExpressionAttributeNames": {"#log": "log"} | ({"#subject": "subject"} if kind in KINDS else {}),
-            "ExpressionAttributeValues": values,
         }
         if conditions:
             params["FilterExpression"] = " AND ".join(conditions)
-        found = paged_query(
+        found = merged_query(
             lambda query: call(self.client, "query", **query),
-            params,
+            lambda shard: params | {"ExpressionAttributeValues": values | {":log": {"S": f"all#{shard}"}}},
             size,
-            key_of=lambda item: {name: item[name] for name in ("subject", "event", "log")},
-            start=start,
-            backward=backward,
-            max_queries=MAX_FILTER_QUERIES if conditions else 1,
+            lambda item: {name: item[name] for name in ("subject", "event", "log")},
+            lambda item: item["event"]["S"],
+            start,
+            backward,
+            MAX_FILTER_QUERIES if conditions else 1,
         )
         found.items = [from_item(item) for item in found.items]
         return found

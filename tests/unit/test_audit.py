@@ -6,6 +6,7 @@ import pytest
 import webapp.audit
 from webapp.audit import KINDS, AuditLog
 from webapp.dynamodb import DynamoUnavailable, now_iso, to_item
+from webapp.shards import SHARDS, shard_of
 
 ADMIN = {"sub": "admin-sub", "email": "admin@example.com"}
 ALICE = {"sub": "alice-sub", "email": "alice@example.com", "username": "alice-sub"}
@@ -20,7 +21,8 @@ def audit(dynamodb, new_table):
 def record_change(audit, record_id, owner_email, action="update"):
     """A record's history entry, as the records store writes it beside the change."""
     at = now_iso()
-    entry = {"subject": f"record#{record_id}", "event": f"{at}#{record_id}", "at": at, "log": "all"}
+    event = f"{at}#{record_id}"
+    entry = {"subject": f"record#{record_id}", "event": event, "at": at, "log": f"all#{shard_of(event)}"}
     entry |= {"action": action, "actor": ALICE["sub"], "actor_email": ALICE["email"], "owner_email": owner_email}
     audit.client.put_item(TableName=audit.table, Item=to_item(entry))
 
@@ -128,20 +130,24 @@ def test_the_log_pages_forward_and_back(audit):
     assert actions(back.items) == ["action-4", "action-3"] and back.previous_key is None
 
 
-def test_an_unfiltered_page_is_one_query(audit):
-    for n in range(5):
+def test_an_unfiltered_page_is_one_query_per_shard_and_no_partition_holds_every_entry(audit):
+    for n in range(40):
         audit.record(ADMIN, f"action-{n}", ALICE, "done")
     page = audit.page("", "", size=2)
-    assert page.queries == 1 and page.items_read == 3
+    assert page.queries == SHARDS and page.items_read <= SHARDS * 3
+    assert actions(page.items) == ["action-39", "action-38"]
+    partitions = {item["log"]["S"] for item in audit.client.scan(TableName=audit.table)["Items"]}
+    assert len(partitions) > SHARDS // 2 and all(p.startswith("all#") for p in partitions)
 
 
 def test_a_filtered_page_keeps_querying_to_fill_itself_within_its_bound(audit, monkeypatch):
     monkeypatch.setattr(webapp.audit, "MAX_FILTER_QUERIES", 3)
+    monkeypatch.setattr(webapp.audit, "shard_of", lambda _: 0)  # every entry in one shard: the worst case
     audit.record(ADMIN, "disable", BOB, "done")
     for n in range(12):
         audit.record(ADMIN, f"other-{n}", ALICE, "done")
     page = audit.page("", "bob", size=2)
-    assert page.items == [] and page.stopped and page.queries == 3 and page.items_read == 9
+    assert page.items == [] and page.stopped and page.queries == 3 + SHARDS - 1 and page.items_read == 9
     rest = audit.page("", "bob", size=2, start=page.next_key)
     assert actions(rest.items) == ["disable"] and not rest.stopped
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from webapp.dynamodb import DynamoUnavailable, from_item, to_item
 from webapp.records import schema
+from webapp.shards import shard_of
 
 RECENT_HISTORY = 5  # newest history entries kept in the record item itself: its page needs no second read
 RECENT_TEXT = 200  # characters of a changed value kept in such an entry (the full history has them all)
@@ -80,8 +81,13 @@ class ListQuery:
         if self.owner:
             return "by_owner", "owner", self.owner
         if self.status:
-            return "by_status", "status", self.status
-        return "by_all", "kind", "record"
+            return "by_status", "status_shard", f"{self.status}#"
+        return "by_all", "kind", "record#"
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the index is an admin-wide one, spread over shards (its partition value ends in "#")."""
+        return self.index()[2].endswith("#")
 
 
 @dataclass
@@ -126,7 +132,7 @@ def record_from_item(item: dict[str, Any]) -> Record:
 
 def recent_entry(entry: dict[str, Any]) -> dict[str, Any]:
     """An audit entry as the record item keeps it: what the history list shows, long values cut short."""
-    kept = {name: entry.get(name, "") for name in ("event", "at", "action", "actor_email", "version")}
+    kept = {name: entry.get(name, "") for name in ("event", "at", "action", "actor", "actor_email", "version")}
     changes, truncated = {}, False
     for name, change in (entry.get("changes") or {}).items():
         cut = {side: _cut(str(text)) for side, text in change.items()}
@@ -157,6 +163,7 @@ def with_history(record: Record, previous: Record | None, *entries: dict[str, An
 def record_item(record: Record) -> dict[str, Any]:
     """The stored item of a record: its values plus the attributes its indexes are keyed on."""
     status = record.status
+    shard = shard_of(record.record_id)
     bookkeeping = {
         "record_id": record.record_id,
         "owner": record.owner,
@@ -166,7 +173,9 @@ def record_item(record: Record) -> dict[str, Any]:
         "updated_at": record.updated_at,
         "updated_key": f"{record.updated_at}#{record.record_id}",
         "owner_status": f"{record.owner}#{status}",
-        "kind": "record",
+        # The admin-wide indexes, written by every user, spread over shards (webapp/shards.py)
+        "status_shard": f"{status}#{shard}",
+        "kind": f"record#{shard}",
         "title_search": record.title.casefold(),
     }
     if record.recent is not None:
@@ -178,3 +187,17 @@ def start_key(item: dict[str, Any], query: ListQuery) -> dict[str, Any]:
     """ExclusiveStartKey for continuing ``query`` after ``item``: the table key plus the index key."""
     _, partition, _ = query.index()
     return {name: item[name] for name in ("record_id", partition, "updated_key")}
+
+
+def tombstone(record: Record, actor: dict[str, str], at: str) -> dict[str, Any]:
+    """What a deleted record leaves: its id (never reused), when, who deleted it and the version it had (the
+    stream's ``events`` function reads these). In no index; no ``version``, so no save can match it."""
+    return to_item(
+        {
+            "record_id": record.record_id,
+            "deleted_at": at,
+            "deleted_version": record.version,
+            "deleted_by": actor.get("sub", ""),
+            "deleted_by_email": actor.get("email", "").lower(),
+        }
+    )

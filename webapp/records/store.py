@@ -5,18 +5,20 @@ Table design (README has the same, with the page that uses each pattern):
 - records table, key ``record_id``. A foreign id costs one GetItem and looks exactly like a missing one.
   A deleted record leaves a tombstone (its id and ``deleted_at``, in no index), so its id is never reused.
   List indexes, all sorted by ``updated_key`` (``<updated_at>#<record_id>``, newest first):
-  ``by_owner`` (owner), ``by_owner_status`` (``<owner>#<status>``), ``by_status`` (status, for admins),
-  ``by_all`` (``kind`` = "record", for admins). A list page is one Query on the index that matches its
-  filters, reading at most page size + 1 items; only a title search keeps querying, bounded.
-  Per-status counters live in items ``stats#<owner>`` and ``stats#all`` (in no index).
+  ``by_owner`` (owner), ``by_owner_status`` (``<owner>#<status>``), and for admins, spread over SHARDS
+  shard keys because every user writes them: ``by_status`` (``status_shard`` = ``<status>#<n>``) and
+  ``by_all`` (``kind`` = ``record#<n>``), n = the record's shard. A user's list page is one Query on the
+  index that matches its filters, reading at most page size + 1 items; an admin-wide page is SHARDS such
+  Queries in parallel, merged (webapp/shards.py); only a title search keeps querying, bounded.
+  The per-status counters are not here: the ``events`` function keeps them from the stream (records/stats.py).
 - Each record item also carries its newest RECENT_HISTORY audit entries (``recent``, long texts cut short)
   and how many there are in all (``history_count``), so a record's page is one GetItem.
 - audit table, key ``subject`` (``record#<id>``) + ``event`` (``<at>#<uuid>``): the history. Indexes
-  ``by_owner`` (recent activity), ``by_time`` (everything, for admins) and the sparse ``deleted`` (delete
-  entries not yet restored).
+  ``by_owner`` (recent activity), ``by_time`` (everything, for admins: ``log`` = ``all#<n>``) and the sparse
+  ``deleted`` (delete entries not yet restored: ``deleted_kind`` = ``record#<n>``), both sharded.
 
-Every change is one TransactWriteItems: the record (conditional on its version), its audit entry and the
-counters, so nothing is ever half-written.
+Every change is one TransactWriteItems of the record (conditional on its version) and its audit entry, so
+nothing is ever half-written, and it writes only items of that record: no item is written by two users' saves.
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ from webapp.records.model import (
     record_from_item,
     record_item,
     start_key,
+    tombstone,
     with_history,
 )
+from webapp.shards import merged_query, shard_of
 
 MAX_SEARCH_QUERIES = 10  # a title search reads at most this many pages of size + 1 before it stops
 TRANSACTION_ATTEMPTS = 4  # a transaction cancelled by a conflicting one is tried again, this many times in all
@@ -101,23 +105,33 @@ class RecordStore:
     def page(self, query: ListQuery, size: int, start: dict | None = None, backward: bool = False) -> Page:
         """One page, newest first: one Query (a title search may need several, at most MAX_SEARCH_QUERIES).
 
-        ``backward`` walks from ``start`` towards newer records (the "previous" link).
+        ``backward`` walks from ``start`` towards newer records (the "previous" link). An admin-wide page is one
+        Query per shard, in parallel, merged newest first.
         """
-        found = paged_query(
-            lambda params: self._call("query", **params),
-            self._query_params(query),
-            size,
-            key_of=lambda item: start_key(item, query),
-            start=start,
-            backward=backward,
-            max_queries=MAX_SEARCH_QUERIES if query.search else 1,
-        )
+        run = lambda params: self._call("query", **params)  # noqa: E731
+        bound = MAX_SEARCH_QUERIES if query.search else 1
+        key_of = lambda item: start_key(item, query)  # noqa: E731
+        if query.sharded:
+            found = merged_query(
+                run,
+                lambda shard: self._query_params(query, shard),
+                size,
+                key_of,
+                lambda item: item["updated_key"]["S"],
+                start,
+                backward,
+                bound,
+            )
+        else:
+            found = paged_query(run, self._query_params(query), size, key_of, start, backward, bound)
         records = [record_from_item(item) for item in found.items]
         return Page(records, found.next_key, found.previous_key, found.queries, found.items_read, found.stopped)
 
-    def _query_params(self, query: ListQuery) -> dict[str, Any]:
-        """The Query on the index designed for ``query``'s filters (a title search adds a filter)."""
+    def _query_params(self, query: ListQuery, shard: int | None = None) -> dict[str, Any]:
+        """The Query on the index designed for ``query``'s filters (of one shard of a sharded one; a title
+        search adds a filter)."""
         index, partition, value = query.index()
+        value += "" if shard is None else str(shard)
         params: dict[str, Any] = {
             "TableName": self.records_table,
             "IndexName": index,
@@ -133,6 +147,9 @@ class RecordStore:
 
     def iterate(self, query: ListQuery, batch: int = 100) -> Iterator[Record]:
         """Every record matching ``query``, newest first, a page at a time (for streaming exports)."""
+        if query.sharded:
+            yield from self._iterate_merged(query, batch)
+            return
         key = None
         while True:
             params = self._query_params(query) | {"Limit": batch, "ScanIndexForward": False}
@@ -143,12 +160,14 @@ class RecordStore:
             if not key:
                 return
 
-    def counts(self, owner: str | None) -> dict[str, int]:
-        """Records per status for one owner, or for everyone: one GetItem on the counters."""
-        key = f"stats#{owner}" if owner else "stats#all"
-        item = self._call("get_item", TableName=self.records_table, Key={"record_id": {"S": key}}).get("Item", {})
-        plain = from_item(item)
-        return {value: max(0, int(plain.get(f"count_{value}", 0))) for value, _ in schema.STATUSES}
+    def _iterate_merged(self, query: ListQuery, batch: int) -> Iterator[Record]:
+        start = None
+        while True:
+            found = self.page(query, batch, start)
+            yield from found.records
+            if not found.next_key:
+                return
+            start = found.next_key
 
     def history(self, record_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """The record's audit entries, newest first."""
@@ -173,20 +192,20 @@ class RecordStore:
         return found
 
     def deleted_page(self, size: int, start: dict | None = None, backward: bool = False) -> QueryPage:
-        """A page of the delete entries not yet restored, newest first (the sparse ``deleted`` index)."""
-        params = {
-            "TableName": self.audit_table,
-            "IndexName": "deleted",
-            "KeyConditionExpression": "deleted_kind = :d",
-            "ExpressionAttributeValues": {":d": {"S": "record"}},
-        }
-        found = paged_query(
+        """A page of the delete entries not yet restored, newest first (the sparse ``deleted`` index, sharded)."""
+        found = merged_query(
             lambda query: self._call("query", **query),
-            params,
+            lambda shard: {
+                "TableName": self.audit_table,
+                "IndexName": "deleted",
+                "KeyConditionExpression": "deleted_kind = :d",
+                "ExpressionAttributeValues": {":d": {"S": f"record#{shard}"}},
+            },
             size,
-            key_of=lambda item: {name: item[name] for name in ("subject", "event", "deleted_kind")},
-            start=start,
-            backward=backward,
+            lambda item: {name: item[name] for name in ("subject", "event", "deleted_kind")},
+            lambda item: item["event"]["S"],
+            start,
+            backward,
         )
         found.items = [from_item(item) for item in found.items]
         return found
@@ -195,16 +214,32 @@ class RecordStore:
         """A deleted, not yet restored record as it was, with its newest ``limit`` history entries (the delete
         entry first), from one Query; None otherwise."""
         entries = self.history(record_id, limit=limit)
-        if not entries or entries[0].get("deleted_kind") != "record":
+        if not entries or not str(entries[0].get("deleted_kind", "")).startswith("record"):
             return None
         return record_from_item(to_item(entries[0]["snapshot"])), entries
 
     def activity(self, owner: str | None, limit: int = 8) -> list[dict[str, Any]]:
-        """The newest audit entries about one owner's records, or about everyone's."""
-        index, attribute, value = ("by_owner", "owner", owner) if owner else ("by_time", "log", "all")
-        return newest(self.client, self.audit_table, attribute, value, limit, index=index, kind=RecordsUnavailable)
+        """The newest audit entries about one owner's records (one Query), or about everyone's (one per shard)."""
+        if owner:
+            return newest(
+                self.client, self.audit_table, "owner", owner, limit, index="by_owner", kind=RecordsUnavailable
+            )
+        found = merged_query(
+            lambda query: self._call("query", **query),
+            lambda shard: {
+                "TableName": self.audit_table,
+                "IndexName": "by_time",
+                "KeyConditionExpression": "#l = :l",
+                "ExpressionAttributeNames": {"#l": "log"},
+                "ExpressionAttributeValues": {":l": {"S": f"all#{shard}"}},
+            },
+            limit,
+            lambda item: {name: item[name] for name in ("subject", "event", "log")},
+            lambda item: item["event"]["S"],
+        )
+        return [from_item(item) for item in found.items]
 
-    # Writing: each change is one transaction of the record, its audit entry and the counters
+    # Writing: each change is one transaction of the record and its audit entry
 
     def create(self, owner: str, owner_email: str, actor: dict[str, str], values: dict, record_id: str) -> Record:
         """A new record with the id the form was given (so a resubmitted form cannot create it twice)."""
@@ -222,7 +257,6 @@ class RecordStore:
                 }
             },
             self._audit_put(entry),
-            *self._count(owner, {record.status: +1}),
         ]
         try:
             self._transact(writes)
@@ -258,8 +292,6 @@ class RecordStore:
             },
             self._audit_put(entry),
         ]
-        if record.status != updated.status:
-            writes += self._count(record.owner, {record.status: -1, updated.status: +1})
         try:
             self._transact(writes)
         except _ConditionFailed as failed:
@@ -272,21 +304,19 @@ class RecordStore:
         entry = self._audit_put(self._audit_entry(record, actor, "delete", at, schema.changes(record.values, {})))
         entry["Put"]["Item"] |= {
             "snapshot": {"M": record_item(record)},
-            "deleted_kind": {"S": "record"},
+            "deleted_kind": {"S": f"record#{shard_of(record.record_id)}"},
         }
-        tombstone = {"record_id": {"S": record.record_id}, "deleted_at": {"S": at}}  # in no index
         writes = [
             {
                 "Put": {
                     "TableName": self.records_table,
-                    "Item": tombstone,
+                    "Item": tombstone(record, actor, at),
                     "ConditionExpression": "version = :expected",
                     "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
             entry,
-            *self._count(record.owner, {record.status: -1}),
         ]
         try:
             self._transact(writes)
@@ -329,7 +359,6 @@ class RecordStore:
                     "ConditionExpression": "attribute_exists(deleted_kind)",
                 }
             },
-            *self._count(restored.owner, {restored.status: +1}),
         ]
         try:
             self._transact(writes)
@@ -339,11 +368,12 @@ class RecordStore:
 
     def _audit_entry(self, record: Record, actor: dict[str, str], action: str, at: str, changed: dict) -> dict:
         """The history entry of one change (plain values; ``_audit_put`` writes it)."""
+        event = f"{at}#{uuid.uuid4()}"
         return {
             "subject": f"record#{record.record_id}",
-            "event": f"{at}#{uuid.uuid4()}",
+            "event": event,
             "at": at,
-            "log": "all",
+            "log": f"all#{shard_of(event)}",  # the admin-wide by_time index, sharded
             "action": action,
             "record_id": record.record_id,
             "title": record.title,
@@ -358,30 +388,11 @@ class RecordStore:
     def _audit_put(self, entry: dict[str, Any]) -> dict:
         return {"Put": {"TableName": self.audit_table, "Item": to_item(entry)}}
 
-    def _count(self, owner: str, deltas: dict[str, int]) -> list[dict]:
-        """ADD each status's delta to the counters of the owner and of everyone (one update per item: a
-        transaction may touch an item only once)."""
-        names = {f"#c{n}": f"count_{status}" for n, status in enumerate(deltas)}
-        amounts = {f":d{n}": {"N": str(delta)} for n, delta in enumerate(deltas.values())}
-        expression = "ADD " + ", ".join(f"#c{n} :d{n}" for n in range(len(deltas)))
-        return [
-            {
-                "Update": {
-                    "TableName": self.records_table,
-                    "Key": {"record_id": {"S": key}},
-                    "UpdateExpression": expression,
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": amounts,
-                }
-            }
-            for key in (f"stats#{owner}", "stats#all")
-        ]
-
     # One place where DynamoDB's errors become the app's own
 
     def _transact(self, writes: list[dict]) -> None:
-        """One transaction; a conflict with another transaction on the same items (the shared counters) is
-        retried with jittered backoff, since botocore does not retry cancelled transactions itself."""
+        """One transaction; a conflict with another transaction on the same items (two saves of one record at
+        once) is retried with jittered backoff, since botocore does not retry cancelled transactions itself."""
         for attempt in range(TRANSACTION_ATTEMPTS):
             try:
                 self._call("transact_write_items", TransactItems=writes)

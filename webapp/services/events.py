@@ -1,32 +1,69 @@
-"""Record events: a user who opted in hears when someone else changes one of their records."""
+"""What follows a change to a record, off the request path: the ``events`` function runs this for each batch of
+the records table's stream (webapp/stream_handler.py).
+
+- The dashboard counters: counted once per change, aggregated per batch (records/stats.py).
+- A record-change notice to the owner when someone else (an admin) changed, deleted or restored their record:
+  published to the topic with ``event`` = ``record.changed`` for ``user:<owner>``, so the owner's email or
+  SMS subscriptions receive it only if they opted in (their filter policy), and their in-app inbox always
+  has it. Each notice is claimed before it is published, so a replayed batch never publishes it twice.
+
+Returns the sequence numbers of the changes to retry (Lambda's ReportBatchItemFailures): a change whose
+counting or notice failed. Lambda retries from the lowest, and both steps are idempotent, so the changes after
+it that did go through are not counted or published again.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
 
-from webapp.actors import Actor
-from webapp.dynamodb import DynamoUnavailable
-from webapp.notifications.store import notification_store
-from webapp.sns import SnsError, sns
+from webapp.aws import AwsError
+from webapp.records.changes import VERBS, Change
+from webapp.records.stats import stats_store
 
 log = logging.getLogger(__name__)
 
-VERBS = {"update": "updated", "delete": "deleted", "restore": "restored"}
+
+def changed(changes: Sequence[Change]) -> list[str]:
+    """Count ``changes`` and publish their notices; the sequence numbers of those to retry, in stream order."""
+    not_counted = stats_store().count(changes)
+    failed = {change.sequence for change in changes if change.record_id in not_counted}
+    for change in changes:
+        if change.sequence not in failed and not _notify(change):
+            failed.add(change.sequence)
+    if failed:
+        log.warning("%d of %d changes to retry", len(failed), len(changes))
+    return [change.sequence for change in changes if change.sequence in failed]
 
 
-def record_changed(record: Any, action: str, actor: Actor) -> None:
-    """Publish ``record.changed`` for the owner when someone else changed their record and they opted in.
+def _notify(change: Change) -> bool:
+    """Publish the owner's notice of ``change`` when it calls for one; False when it must be tried again."""
+    action = change.action
+    if action not in VERBS or not change.by_someone_else():
+        return True
+    from webapp.sns import sns
 
-    The change is already saved when this runs, so a failure here is logged, not shown as a failed save.
-    """
-    if actor.sub == record.owner:
-        return
+    store = stats_store()
     try:
-        if not notification_store().record_events(record.owner):
-            return
-        subject = f"Your record was {VERBS.get(action, action)}"
-        message = f"{actor.email} {VERBS.get(action, action)} your record “{record.title}”."
-        sns().publish(subject, message, f"user:{record.owner}", event="record.changed")
-    except (SnsError, DynamoUnavailable) as error:
-        log.warning("record event for %s not published: %s", record.record_id, error)
+        if not store.claim_notice(change.record_id, change.after.position):
+            return True  # published by an earlier try of this batch
+    except AwsError as error:
+        log.warning("record notice for %s not claimed: %s", change.record_id, error)
+        return False
+    _, email = change.actor
+    verb = VERBS[action]
+    try:
+        sns().publish(
+            f"Your record was {verb}",
+            f"{email or 'An administrator'} {verb} your record “{change.title}”.",
+            f"user:{change.owner}",
+            event="record.changed",
+        )
+    except AwsError as error:
+        log.warning("record notice for %s not published: %s", change.record_id, error)
+        try:
+            store.release_notice(change.record_id, change.after.position)
+        except AwsError:
+            log.error("record notice for %s: claim kept after a failed publish (it will not be sent)", change.record_id)
+        return False
+    return True

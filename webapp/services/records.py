@@ -2,7 +2,8 @@
 
 Users see and change only their own records; admins see and change everyone's. A record that is not the
 actor's is ``RecordNotFound``, exactly like one that does not exist. Every change is one transaction in the
-store (record, history entry, counters); the owner hears of others' changes afterwards (``record_changed``).
+store (record, history entry); the ``events`` function then counts it and tells the owner of others' changes
+(webapp/services/events.py), off the request path.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from webapp.actors import Actor
 from webapp.dynamodb import QueryPage
 from webapp.records import schema
 from webapp.records.model import RECENT_HISTORY, ListQuery, Page, Record, RecordNotFound, VersionConflict
+from webapp.records.stats import stats_store
 from webapp.records.store import record_store
-from webapp.services.events import record_changed
 
 NOBODY = "nobody"  # an owner filter for an email no user has: matches no record
 
@@ -179,7 +180,6 @@ def update(
                 raise
             current = conflict.current  # overtaken between reading and writing: merge onto that one
             continue
-        record_changed(updated, "update", actor)
         return Saved(updated, kept)
     raise VersionConflict(current)
 
@@ -220,7 +220,6 @@ def patch(actor: Actor, record: Record, changes: dict[str, Any], expected_versio
                 raise
             current = conflict.current
             continue
-        record_changed(updated, "update", actor)
         return Saved(updated, kept)
     raise VersionConflict(current)
 
@@ -229,14 +228,11 @@ def delete(actor: Actor, record: Record, expected_version: int) -> None:
     """Delete the record if unchanged since it was shown (VersionConflict otherwise); its history keeps its
     last values and an admin can restore it."""
     record_store().delete(record, actor.audit(), expected_version)
-    record_changed(record, "delete", actor)
 
 
 def restore(actor: Actor, record_id: str) -> Record:
     """Bring a deleted record back from its history (admins); RecordNotFound when it is not deleted."""
-    record = record_store().restore(record_id, actor.audit())
-    record_changed(record, "restore", actor)
-    return record
+    return record_store().restore(record_id, actor.audit())
 
 
 @dataclass
@@ -254,9 +250,9 @@ def dashboard(actor: Actor) -> Dashboard:
     current = record_store().titles({entry["record_id"] for entry in activity if entry.get("record_id")})
     for entry in activity:  # one record changed three times is one record: named by its title now
         entry["current_title"] = current.get(entry.get("record_id", ""))
-    return Dashboard(record_store().counts(scope), activity)
+    return Dashboard(stats_store().counts(scope), activity)
 
 
 def owned_by(sub: str) -> int:
     """How many records a user owns (the admin's user page)."""
-    return sum(record_store().counts(sub).values())
+    return sum(stats_store().counts(sub).values())
