@@ -82,18 +82,19 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per page group; each group's views are imported here (registering their routes), so that
     nothing imports the app object and importing a data layer never loads a view."""
-    from webapp import account, admin, api, auth, clients, main, mfa, notifications, records
+    from webapp import account, admin, api, auth, clients, inbox, main, mfa, notifications, records
     from webapp.account import views as _account  # noqa: F401
     from webapp.admin import views as _admin  # noqa: F401
     from webapp.api import views as _api  # noqa: F401
     from webapp.auth import views as _auth  # noqa: F401
     from webapp.clients import views as _clients  # noqa: F401
+    from webapp.inbox import views as _inbox  # noqa: F401
     from webapp.main import views as _main  # noqa: F401
     from webapp.mfa import views as _mfa  # noqa: F401
     from webapp.notifications import views as _notifications  # noqa: F401
     from webapp.records import views as _records  # noqa: F401
 
-    for group in (main, auth, account, mfa, records, admin, clients, notifications, api):
+    for group in (main, auth, account, mfa, records, inbox, admin, clients, notifications, api):
         app.register_blueprint(group.bp)
     _api_takes_no_cookies(app, api.bp)
     api.answers_are_text()

@@ -73,6 +73,9 @@ RULES = {
     "records.delete": OWNER,
     "records.deleted": ADMIN_ONLY,
     "records.restore": ADMIN_ONLY,
+    "inbox.index": SIGNED_IN,  # the user's own messages: their partition, everyone's, their groups'
+    "inbox.read": SIGNED_IN,  # a message of another user's partition is a 404 (tests/functional/test_inbox.py)
+    "inbox.read_all": SIGNED_IN,
     "admin.users": ADMIN_ONLY,
     "admin.user": ADMIN_ONLY,
     "admin.invite": ADMIN_ONLY,
@@ -312,6 +315,8 @@ FORMS: dict[str, Callable[[Stage, Any], dict[str, str]]] = {
     },
     "notifications.delete_message_template": lambda stage, client: {"name": "Matrix"},
     "notifications.remove_subscription": lambda stage, client: {"arn": f"{stage.aws['SNS_TOPIC_ARN']}:{uuid.uuid4()}"},
+    "inbox.read": lambda stage, client: {"message": stage.broadcast()},
+    "inbox.read_all": lambda stage, client: {"seen": "all=1"},
 }
 
 
@@ -354,6 +359,15 @@ class Stage:
             )
             assert answer.status_code == 302, answer.status_code
         return record_id
+
+    def broadcast(self) -> str:
+        """A message to everyone, stored as the inbox function stores it (in every visitor's inbox); its id."""
+        from webapp.services import inbox
+
+        message_id = str(uuid.uuid4())
+        with self.app.app_context():
+            inbox.deliver("all", message_id, "Matrix", "Hello", "broadcast", "")
+        return message_id
 
     def throwaway_user(self) -> str:
         return make_account(self.aws, self.unique("throwaway@example.com"), "Throwaway-Passw0rd")

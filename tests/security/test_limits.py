@@ -134,6 +134,7 @@ def test_a_records_search_is_measured_after_its_spaces_are_collapsed(stack):
 def paged_pages(targets):
     return [
         ("user", "/records"),
+        ("user", "/inbox"),
         ("user", f"/records/{targets['record']}/history"),
         ("admin", "/records/deleted"),
         ("admin", "/admin/audit"),
@@ -144,7 +145,7 @@ def paged_pages(targets):
     ]
 
 
-@pytest.mark.parametrize("index", range(8))
+@pytest.mark.parametrize("index", range(9))
 def test_a_10_kb_cursor_is_the_400_page_on_every_paged_page(stack, targets, index):
     role, path = paged_pages(targets)[index]
     assert_error_page(get(getattr(stack, role), path, {"cursor": "A" * 10_240}), 400, "Bad request")
@@ -165,6 +166,7 @@ def get_pages(targets):
         ("user", "/account/two-step"),
         ("user", "/account/two-step/setup"),
         ("user", "/account/two-step/required"),
+        ("user", "/inbox"),
         ("user", "/api/docs"),
         ("user", "/api/v1/openapi.json"),
         ("user", "/auth/login"),

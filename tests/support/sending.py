@@ -21,6 +21,8 @@ POST_ROUTES = [
     ("user", "/account/two-step/remove"),
     ("user", "/account/record-events"),
     ("user", "/account/sign-out-everywhere"),
+    ("user", "/inbox/read"),
+    ("user", "/inbox/read-all"),
     ("user", "/auth/logout"),
     ("admin", "/admin/users/invite"),
     ("admin", "/admin/users/{username}/disable"),
