@@ -207,3 +207,14 @@ def test_a_state_changed_by_another_request_meanwhile_is_read_again_not_overwrit
     monkeypatch.setattr(InboxStore, "save_state", other_tab_first)
     inbox.mark_read(ALICE, first)
     assert inbox.unread_count(ALICE) == 0
+
+
+def test_a_group_named_with_slashes_and_equals_signs_works_like_any_other(app):
+    member = Actor("carol-sub", "carol@example.com", ("team/a=b",))
+    inbox.unread_count(member)
+    first, _ = send("group:team/a=b", "One"), send("group:team/a=b", "Two")
+    inbox.mark_read(member, first)
+    assert inbox.unread_count(member) == 1
+    page = inbox.page(member)
+    inbox.mark_all_read(member, page.counts)
+    assert inbox.unread_count(member) == 0 and [m.audience for m in page.messages] == ["Group team/a=b"] * 2

@@ -45,7 +45,7 @@ MAX_SUBJECT = 200  # SNS allows 100; more is never shown
 MAX_MESSAGE = 4000  # characters shown; SNS allows 256 KB, an inbox item must stay small
 MAX_EVENT = 40
 SAVE_ATTEMPTS = 4  # a state write that keeps meeting another request's is given up: the 503 page
-AUDIENCE = re.compile(r"(all|user:[A-Za-z0-9-]{1,128}|group:[^\s/]{1,128})\Z")
+AUDIENCE = re.compile(r"(all|user:[A-Za-z0-9-]{1,128}|group:\S{1,128})\Z")
 MESSAGE_ID = re.compile(r"[A-Za-z0-9-]{1,100}\Z")
 EVENTS = {"broadcast": "Announcement", "record.changed": "Record changed"}
 
