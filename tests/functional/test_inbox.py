@@ -21,14 +21,13 @@ def worker(monkeypatch):
 
 
 def bell(client, path="/records"):
-    """The bell's unread count on a page ("" when it shows none), and the bell's accessible text."""
+    """The bell's unread count on a page ("" when it shows none), and the bell's accessible name."""
     page = client.get(path)
     assert page.status_code == 200, path
     html = page.get_data(as_text=True)
-    link = re.search(r'<a [^>]*data-testid="inbox-bell">(.*?)</a>', html, re.S).group(1)
-    count = re.search(r'data-testid="inbox-unread">(\d+)', link)
-    text = " ".join(re.sub(r"<[^>]+>", "", link).split())
-    return (count.group(1) if count else ""), text
+    link = re.search(r'<a [^>]*data-testid="inbox-bell" aria-label="([^"]*)">(.*?)</a>', html, re.S)
+    count = re.search(r'data-testid="inbox-unread">(\d+)<', link.group(2))
+    return (count.group(1) if count else ""), link.group(1)
 
 
 def messages(client, path="/inbox"):
