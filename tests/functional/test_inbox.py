@@ -243,7 +243,19 @@ def test_another_users_message_is_a_404_like_a_missing_one(app, aws, user, accou
 
 @pytest.mark.parametrize(
     ("path", "form"),
-    [("/inbox/read", {"message": "x" * 101}), ("/inbox/read", {}), ("/inbox/read-all", {"seen": "all=one"})],
+    [
+        ("/inbox/read", {"message": "x" * 101}),
+        ("/inbox/read", {}),
+        ("/inbox/read", {"message": "m\x00"}),
+        ("/inbox/read", {"message": "é"}),
+        ("/inbox/read", {"message": "00000000-0000-0000-0000-000000000000", "cursor": "<script>"}),
+        ("/inbox/read", {"message": "00000000-0000-0000-0000-000000000000", "cursor": "a" * 3000}),
+        ("/inbox/read-all", {"seen": "all=one"}),
+        ("/inbox/read-all", {"seen": ""}),
+        ("/inbox/read-all", {"seen": "all=1\nall=2"}),
+        ("/inbox/read-all", {"seen": "all=" + "9" * 13}),
+        ("/inbox/read-all", {"seen": " ".join(["all=1"] * 200)}),
+    ],
 )
 def test_a_malformed_form_is_a_400_and_marks_nothing(user, path, form):
     bell(user)
@@ -259,6 +271,52 @@ def test_marking_read_without_a_csrf_token_is_refused_and_marks_nothing(user, pa
     html = user.get("/inbox").get_data(as_text=True)
     answer = user.post(path, data={"message": message_id, "seen": hidden(html, "seen")})
     assert answer.status_code == 400 and "This form had expired, so nothing was saved." in answer.get_data(as_text=True)
+    assert bell(user)[0] == "1"
+
+
+def test_a_forged_page_link_or_one_made_for_another_users_inbox_is_the_400_page(app, aws, user):
+    assert user.get("/inbox?cursor=forged").status_code == 400
+    newcomer = new_account(app, aws)
+    for n in range(21):
+        deliver(f"user:{_sub(aws, NEWCOMER)}", subject=f"Theirs {n}")
+    older = re.search(r'href="([^"]+)" rel="next"', messages(newcomer)[1]).group(1).replace("&amp;", "&")
+    assert newcomer.get(older).status_code == 200
+    assert user.get(older).status_code == 400  # signed for the newcomer's inbox
+
+
+def _sub(aws, email):
+    cognito = aws["session"].client("cognito-idp")
+    user = cognito.admin_get_user(UserPoolId=aws["COGNITO_USER_POOL_ID"], Username=email)
+    return next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+
+
+@pytest.mark.parametrize("operation", ["BatchGetItem", "Query", "PutItem"])
+def test_dynamodb_failing_on_the_inbox_page_or_a_mark_is_the_503_page_and_marks_nothing(
+    app, user, monkeypatch, operation
+):
+    from botocore.exceptions import ClientError
+
+    from webapp import aws
+
+    bell(user)
+    message_id = deliver("all")
+    with app.app_context():
+        client = aws.client("dynamodb")
+    original = client._make_api_call
+
+    def failing(name, params):
+        if name == operation and "webapp-inbox" in str(params):
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "no"}}, name)
+        return original(name, params)
+
+    token = csrf(user)
+    monkeypatch.setattr(client, "_make_api_call", failing)
+    if operation == "Query":
+        assert user.get("/inbox").status_code == 503
+    else:
+        answer = user.post("/inbox/read", data={"csrf_token": token, "message": message_id})
+        assert answer.status_code == 503 and "Service unavailable" in answer.get_data(as_text=True)
+    monkeypatch.setattr(client, "_make_api_call", original)
     assert bell(user)[0] == "1"
 
 
