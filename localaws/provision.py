@@ -7,9 +7,14 @@ account of your own): every step first looks for what it would create.
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 
-from localaws import resources
+from localaws import deliveries, functions, lambdas, resources
+
+# The SQS queues serverless.yml declares, by logical id, and their names locally.
+QUEUES = {"EventsFailuresQueue": "webapp-events-failures", "InboxDeadLetterQueue": "webapp-inbox-dead-letters"}
+QUEUE_ATTRIBUTES = {"MessageRetentionPeriod": "1209600"}  # 14 days, as serverless.yml keeps them
 
 
 def provision(session: Any, app_url: str) -> dict[str, str]:
@@ -25,7 +30,16 @@ def provision(session: Any, app_url: str) -> dict[str, str]:
     cli_client = ensure_app_client(cognito, pool_id, resources.cli_client())
     ensure_domain(cognito, pool_id)
     ensure_group(cognito, pool_id, resources.ADMIN_GROUP)
-    topic_arn = session.client("sns").create_topic(Name=resources.TOPIC_NAME)["TopicArn"]  # idempotent in SNS
+    sns = session.client("sns")
+    topic_arn = sns.create_topic(Name=resources.TOPIC_NAME)["TopicArn"]  # idempotent in SNS
+    sqs = session.client("sqs")
+    for name in QUEUES.values():
+        sqs.create_queue(QueueName=name, Attributes=QUEUE_ATTRIBUTES)  # idempotent in SQS
+    # The inbox function's subscription only where the stand-in can deliver it: moto in this process. Elsewhere
+    # nothing would (moto's own Publish even fails for a Lambda subscription to a function it does not know).
+    if deliveries.in_process(topic_arn):
+        deliveries.install()
+        ensure_lambda_subscription(sns, topic_arn, "inbox")
     return {
         "COGNITO_USER_POOL_ID": pool_id,
         "COGNITO_CLIENT_ID": client["ClientId"],
@@ -101,3 +115,40 @@ def ensure_group(cognito: Any, pool_id: str, group: str) -> None:
     """A Cognito group, created when missing."""
     with contextlib.suppress(cognito.exceptions.GroupExistsException):
         cognito.create_group(UserPoolId=pool_id, GroupName=group)
+
+
+def queue_url(sqs: Any, logical_id: str) -> str | None:
+    """The URL of the local queue standing for serverless.yml's ``logical_id``; None when there is none."""
+    if logical_id not in QUEUES:
+        return None
+    try:
+        return sqs.get_queue_url(QueueName=QUEUES[logical_id])["QueueUrl"]
+    except sqs.exceptions.QueueDoesNotExist:
+        return None
+
+
+def ensure_lambda_subscription(sns: Any, topic_arn: str, function: str) -> str:
+    """The function subscribed to the topic as its ``sns`` event in serverless.yml says: protocol ``lambda``, the
+    function's ARN, and the redrive policy (the dead-letter queue) and filter policy it names. Returns its ARN
+    (Subscribe is idempotent in SNS: the same subscription again answers with the one that exists)."""
+    declared = functions.declared(function).event("sns")
+    _, _, _, region, account, _ = topic_arn.split(":", 5)
+    attributes = {}
+    redrive = declared.get("redrivePolicy") or {}
+    target = redrive.get("deadLetterTargetArn")
+    if (queue := QUEUES.get(str(redrive.get("deadLetterTargetRef", "")))) is not None:
+        target = f"arn:aws:sqs:{region}:{account}:{queue}"  # SNS wants it in the topic's account and region
+    if target:
+        attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": target})
+    if "filterPolicy" in declared:
+        attributes["FilterPolicy"] = json.dumps(declared["filterPolicy"])
+    if "filterPolicyScope" in declared:
+        attributes["FilterPolicyScope"] = str(declared["filterPolicyScope"])
+    answer = sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="lambda",
+        Endpoint=lambdas.arn(function, region),
+        Attributes=attributes,
+        ReturnSubscriptionArn=True,
+    )
+    return answer["SubscriptionArn"]

@@ -197,13 +197,29 @@ def serve_app(port: int, with_outbox: bool) -> Any:
 def banner(app_url: str, endpoint: str, login_url: str, started_emulator: bool) -> str:
     """What is running and where, for the person who typed `make run`."""
     aws = f"{endpoint} (moto, in memory)" if started_emulator else f"{endpoint} (AWS_ENDPOINT_URL)"
+    inbox = "the topic -> inbox" if started_emulator else "(no SNS deliveries: the emulator is not in this process)"
     accounts = "\n".join(f"    {a.email:<20} {a.password}" for a in seed.ACCOUNTS)
     return (
         f"\n  App            {app_url}\n  Local AWS      {aws}\n"
         f"  Hosted login   {login_url} (stand-in for Cognito's hosted login)\n"
         f"  API            {app_url}/api/ (behind a stand-in for API Gateway's Cognito authorizer)\n"
+        f"  Event sources  the records stream -> events, {inbox} (stand-ins for Lambda's)\n"
         f"  Seed accounts\n{accounts}\n\n  Press Ctrl-C to stop everything.\n"
     )
+
+
+@contextmanager
+def event_sources(session: Any) -> Iterator[Any]:
+    """The stand-ins for the `events` and `inbox` functions' event sources, polling in background threads for the
+    duration of the block (localaws/eventsources.py)."""
+    from localaws.eventsources import EventSources
+
+    sources = EventSources(session)
+    sources.start()
+    try:
+        yield sources
+    finally:
+        sources.stop()
 
 
 def run() -> None:
@@ -223,8 +239,9 @@ def run() -> None:
         os.environ.update(environment)
         with hosted_login(session, environment["COGNITO_USER_POOL_ID"], login_port):
             server = serve_app(app_port, with_outbox=not endpoint)
-            print(banner(app_url, endpoint_url, login_url, started_emulator=not endpoint), flush=True)
-            server.serve_forever()  # returns on Ctrl-C: Werkzeug catches the KeyboardInterrupt itself
+            with event_sources(session):
+                print(banner(app_url, endpoint_url, login_url, started_emulator=not endpoint), flush=True)
+                server.serve_forever()  # returns on Ctrl-C: Werkzeug catches the KeyboardInterrupt itself
     print("\nStopped.", flush=True)
 
 

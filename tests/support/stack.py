@@ -50,19 +50,29 @@ def use_fake_credentials() -> None:
 # In this process: moto's mock_aws, the hosted-login stand-in on a loopback port, the app
 
 
+class Account(dict):
+    """The emulated account: the boto3 ``session`` and every setting provisioning returns, as a dict; and, beside
+    them, ``events``: the stand-ins for the Lambda event sources (the records stream, the topic's Lambda
+    subscription), which run nothing until a test calls ``account.events.drain()``."""
+
+    events: Any
+
+
 @contextlib.contextmanager
-def emulated_account() -> Iterator[dict[str, Any]]:
-    """A fresh emulated AWS account (moto's mock_aws) provisioned exactly as the local stack does it: the boto3
-    ``session`` and every setting provisioning returns."""
+def emulated_account() -> Iterator[Account]:
+    """A fresh emulated AWS account (moto's mock_aws) provisioned exactly as the local stack does it."""
     import boto3
     from moto import mock_aws
 
+    from localaws.eventsources import EventSources
     from localaws.provision import provision
 
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
         settings = provision(session, APP_URL)
-        yield {"session": session, **settings}
+        account = Account(session=session, **settings)
+        account.events = EventSources(session)
+        yield account
 
 
 @contextlib.contextmanager
@@ -110,6 +120,7 @@ class Stack:
     admin: Any = None
     tokens: dict[int, str] = field(default_factory=dict)
     dynamodb: Any = None
+    events: Any = None  # the Lambda event sources' stand-ins: ``stack.events.drain()`` (see ``Account``)
 
     def csrf(self, client: Any) -> str:
         """The client's CSRF token, read once (it lasts as long as the session)."""
@@ -132,7 +143,7 @@ def running_stack() -> Iterator[Stack]:
         with hosted_login(session, settings["COGNITO_USER_POOL_ID"]) as login:
             app = create_app(app_config(account, login))
             enforce_dynamodb_key_limits(app)
-            stack = Stack(app=app, settings=settings, session=session, subs=subs)
+            stack = Stack(app=app, settings=settings, session=session, subs=subs, events=account.events)
             stack.user = signed_in(app, USER, USER_PASSWORD)
             stack.admin = signed_in(app, ADMIN, ADMIN_PASSWORD)
             yield stack
