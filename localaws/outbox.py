@@ -30,11 +30,13 @@ def topic_messages(region: str = resources.REGION) -> list[dict[str, Any]]:
     for topic in backend.topics.values():
         subscriptions = [s for s in backend.subscriptions.values() if s.topic == topic]
         for message_id, message, subject, attributes, _ in topic.sent_notifications:
-            reached = [
-                f"{s.protocol}: {s.endpoint}"
+            matched = [
+                s
                 for s in subscriptions
                 if s._filter_policy_matcher is None or s._filter_policy_matcher.matches(attributes or {}, message)
             ]
+            matched.sort(key=lambda s: s.protocol == "lambda")  # people first, the app's own functions after
+            reached = [f"{s.protocol}: {s.endpoint}" for s in matched]
             shown = {
                 name: value.get("Value", value.get("StringValue", "")) for name, value in (attributes or {}).items()
             }

@@ -91,10 +91,13 @@ class Sns:
                 raise
 
     def subscriptions(self, token: str | None = None) -> tuple[list[dict[str, str]], str]:
-        """One page (up to 100) of the topic's subscriptions and the next page's token ("" at the end)."""
+        """One page (up to 100) of the topic's subscriptions of people and the next page's token ("" at the end).
+        The app's own functions subscribed to the topic (the inbox, protocol ``lambda``) are nobody's: they are
+        not counted in a message's reach nor offered for removal."""
         params = {"TopicArn": self.topic_arn} | ({"NextToken": token} if token else {})
         answer = self._call("list_subscriptions_by_topic", **params)
-        return answer.get("Subscriptions", []), answer.get("NextToken", "")
+        people = [item for item in answer.get("Subscriptions", []) if item.get("Protocol") != "lambda"]
+        return people, answer.get("NextToken", "")
 
     def publish(self, subject: str, message: str, audience: str, event: str = "broadcast") -> str:
         """One message to the topic for ``audience``; returns SNS's message id."""

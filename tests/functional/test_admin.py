@@ -91,6 +91,7 @@ def test_a_forged_page_token_is_a_clear_400(admin):
 
 def test_the_user_page_shows_groups_records_owned_and_recent_admin_actions(admin, user, cognito, aws):
     create_record(user)
+    aws.events.drain()  # the events function counts it
     username = username_of(cognito, aws, USER)
     admin.post(f"/admin/users/{username}/promote", data={"csrf_token": csrf(admin)})
     page = admin.get(f"/admin/users/{username}").get_data(as_text=True)

@@ -258,9 +258,10 @@ def test_csv_export_is_streamed_filtered_and_safe_in_spreadsheets(user):
     assert rows[1][2:7] == ["Done", "1250.40", "2027-01-31", "Check totals", "finance;q1"]
 
 
-def test_the_dashboard_counts_by_status_and_shows_recent_activity(user):
+def test_the_dashboard_counts_by_status_and_shows_recent_activity(user, aws):
     create(user, status="open", title="First")
     create(user, status="done", title="Second")
+    aws.events.drain()
     html = user.get("/").get_data(as_text=True)
     assert 'data-testid="count-open">1<' in html and 'data-testid="count-done">1<' in html
     assert "Second" in html and "<svg" in html

@@ -20,7 +20,7 @@ from tests.support.faults import (
     user_sessions,
 )
 from tests.support.forms import USER, USER_PASSWORD, csrf, signed_in, texted_code
-from tests.support.state import sns_backend
+from tests.support.state import people_subscriptions
 
 # SNS and DynamoDB: subscribing and unsubscribing
 
@@ -48,7 +48,7 @@ def test_a_subscription_sns_refuses_is_a_clear_message_keeping_the_address_and_r
             html = page(response, 503 if busy else 422, leak=True)
             assert len(failed) == 1 and f'value="{endpoint}"' in html, fault
             assert ("SNS is busy right now" if busy else "SNS refused it") in html, fault
-    assert list(sns_backend().subscriptions.values()) == []
+    assert people_subscriptions() == []
     assert subscriptions_recorded(plain, app) == []
     assert subscribe(user, "email", "alerts@example.com").status_code == 302
 
@@ -58,7 +58,7 @@ def test_a_subscription_that_cannot_be_recorded_is_withdrawn_from_sns(app, user,
     for fault in DYNAMODB_FAULTS:
         with dynamodb.api(fault, "TransactWriteItems"):
             unavailable(subscribe(user, "email", "alerts@example.com"))
-        assert list(sns_backend().subscriptions.values()) == [], f"{fault}: left subscribed in SNS"
+        assert people_subscriptions() == [], f"{fault}: left subscribed in SNS"
         assert subscriptions_recorded(plain, app) == []
 
 
@@ -74,7 +74,7 @@ def test_an_unsubscribe_sns_refuses_keeps_both_sides_and_one_sns_no_longer_knows
             response = user.post("/account/subscriptions/remove", data=form, follow_redirects=True)
         assert "it is still subscribed" in page(response, 200), fault
         assert scan(plain, app.config["NOTIFICATIONS_TABLE"]) == before
-        assert len(sns_backend().subscriptions) == 1
+        assert len(people_subscriptions()) == 1
     with sns.api(Refusal("NotFound", 404), "Unsubscribe"):  # already gone at SNS: what was wanted
         response = user.post("/account/subscriptions/remove", data=form, follow_redirects=True)
     assert "Unsubscribed" in page(response, 200)

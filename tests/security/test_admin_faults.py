@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.faults import COGNITO_FAULTS, Faults, page, scan, subscribe, user_sessions
 from tests.support.forms import USER, csrf
-from tests.support.state import sns_backend
+from tests.support.state import people_subscriptions
 
 # Cognito: admin pages and actions
 
@@ -95,7 +95,7 @@ def test_admin_actions_cognito_refuses_change_nothing_but_the_failure_in_the_aud
             assert cognito_state(pool, aws, username) == state, f"{action} {fault}: the user changed"
             assert user_sessions(plain, app, sub) == sessions, f"{action} {fault}: their sessions changed"
             assert scan(plain, app.config["NOTIFICATIONS_TABLE"]) == notifications, (action, fault)
-            assert len(sns_backend().subscriptions) == 1, (action, fault)
+            assert len(people_subscriptions()) == 1, (action, fault)
         if action == "demote":
             pool.admin_remove_user_from_group(UserPoolId=pool_id, Username=username, GroupName="admin")
     outcomes = sorted((item["action"]["S"], item["outcome"]["S"]) for item in audit_of(plain, app, sub))

@@ -18,7 +18,7 @@ from tests.support.faults import (
     unavailable,
 )
 from tests.support.forms import USER, csrf, hidden
-from tests.support.state import sns_backend
+from tests.support.state import people_subscriptions
 
 # SNS: compose, send, SMS
 
@@ -127,7 +127,7 @@ def test_the_subscriptions_overview_and_removal_while_sns_fails(app, admin, user
             assert response.status_code == 302, (fault, operation)
             html = page(admin.get(response.location), 200, leak=True)
             assert "SNS" in html and "Removed the" not in html, (fault, operation)
-            assert len(sns_backend().subscriptions) == 1 and scan(plain, app.config["NOTIFICATIONS_TABLE"]) == before
+            assert len(people_subscriptions()) == 1 and scan(plain, app.config["NOTIFICATIONS_TABLE"]) == before
 
 
 # Retries with backoff: botocore's standard mode, seen attempt by attempt on the wire

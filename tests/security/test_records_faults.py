@@ -19,7 +19,6 @@ from tests.support.faults import (
     DYNAMODB_FAULTS,
     MARK,
     MAX_ATTEMPTS,
-    SNS_FAULTS,
     THROTTLED,
     TRANSACTION_FAULTS,
     Faults,
@@ -27,11 +26,10 @@ from tests.support.faults import (
     Refusal,
     page,
     scan,
-    topic_messages,
     unavailable,
 )
 from tests.support.forms import csrf, hidden
-from tests.support.records import delete_form, edit_form, new_form
+from tests.support.records import counted, delete_form, edit_form, new_form
 from webapp.records.store import TRANSACTION_ATTEMPTS
 
 pytestmark = pytest.mark.usefixtures("store_backoff")  # a conflicted transaction's waits are recorded, not slept
@@ -62,11 +60,6 @@ def tables(plain, app, *names: str) -> dict[str, list[dict]]:
 RECORD_TABLES = ("RECORDS_TABLE", "AUDIT_TABLE")
 
 
-def counter(plain, app, key: str, status: str) -> int:
-    item = plain.get_item(TableName=app.config["RECORDS_TABLE"], Key={"record_id": {"S": key}}).get("Item", {})
-    return int(item.get(f"count_{status}", {}).get("N", "0"))
-
-
 def busy_form(response, values: dict[str, str]) -> str:
     """The 503 that keeps the form: the busy message and every submitted value, ready to send again."""
     html = page(response, 503)
@@ -87,7 +80,7 @@ READS = {
     "record": ("/records/{id}", "GetItem", "RECORDS_TABLE"),
     "history": ("/records/{id}/history", "Query", "AUDIT_TABLE"),
     "edit form": ("/records/{id}/edit", "GetItem", "RECORDS_TABLE"),
-    "dashboard counters": ("/", "GetItem", "RECORDS_TABLE"),
+    "dashboard counters": ("/", "GetItem", "STATS_TABLE"),
     "dashboard activity": ("/", "Query", "AUDIT_TABLE"),
     "session read": ("/account", "GetItem", "SESSIONS_TABLE"),
 }
@@ -117,7 +110,9 @@ def test_an_export_cut_short_by_dynamodb_says_so_in_the_file(app, user):
         assert "The export stopped early because the service was busy" in text and MARK not in text
 
 
-def test_a_create_dynamodb_refuses_keeps_the_input_writes_nothing_and_the_same_form_creates_it_once(app, user, plain):
+def test_a_create_dynamodb_refuses_keeps_the_input_writes_nothing_and_the_same_form_creates_it_once(
+    app, user, plain, aws
+):
     before = tables(plain, app, *RECORD_TABLES)
     form = new_form(user) | TYPED
     dynamodb = Faults(app, "dynamodb")
@@ -133,12 +128,14 @@ def test_a_create_dynamodb_refuses_keeps_the_input_writes_nothing_and_the_same_f
     records = [item for item in scan(plain, app.config["RECORDS_TABLE"]) if "owner" in item]
     assert len(records) == 1 and len(scan(plain, app.config["AUDIT_TABLE"])) == 1
     sub = records[0]["owner"]["S"]
-    assert counter(plain, app, f"stats#{sub}", "in_progress") == counter(plain, app, "stats#all", "in_progress") == 1
+    assert counted(aws, sub)["in_progress"] == counted(aws)["in_progress"] == 1
 
 
-def test_an_edit_dynamodb_refuses_keeps_the_input_writes_nothing_and_can_be_saved_from_the_503_page(app, user, plain):
+def test_an_edit_dynamodb_refuses_keeps_the_input_writes_nothing_and_can_be_saved_from_the_503_page(
+    app, user, plain, aws
+):
     record_id = create(user)
-    form = edit_form(user, record_id) | TYPED  # open -> in progress: the counters move too
+    form = edit_form(user, record_id) | TYPED  # open -> in progress
     before = tables(plain, app, *RECORD_TABLES)
     dynamodb = Faults(app, "dynamodb")
     for fault in TRANSACTION_FAULTS:
@@ -155,10 +152,10 @@ def test_an_edit_dynamodb_refuses_keeps_the_input_writes_nothing_and_can_be_save
     stored = plain.get_item(TableName=app.config["RECORDS_TABLE"], Key={"record_id": {"S": record_id}})["Item"]
     assert stored["version"]["N"] == "2" and stored["status"]["S"] == "in_progress"
     assert len(scan(plain, app.config["AUDIT_TABLE"])) == 2
-    assert counter(plain, app, "stats#all", "open") == 0 and counter(plain, app, "stats#all", "in_progress") == 1
+    assert counted(aws)["open"] == 0 and counted(aws)["in_progress"] == 1
 
 
-def test_a_delete_dynamodb_refuses_deletes_nothing_and_can_be_confirmed_again(app, user, plain):
+def test_a_delete_dynamodb_refuses_deletes_nothing_and_can_be_confirmed_again(app, user, plain, aws):
     record_id = create(user)
     form = delete_form(user, record_id)
     before = tables(plain, app, *RECORD_TABLES)
@@ -175,7 +172,7 @@ def test_a_delete_dynamodb_refuses_deletes_nothing_and_can_be_confirmed_again(ap
     retry = {name: hidden(html, name) for name in ("csrf_token", "version")}
     assert user.post(f"/records/{record_id}/delete", data=retry).status_code == 302
     assert user.get(f"/records/{record_id}").status_code == 404
-    assert counter(plain, app, "stats#all", "open") == 0
+    assert counted(aws)["open"] == 0
 
 
 def test_a_restore_dynamodb_refuses_restores_nothing(app, user, admin, plain):
@@ -192,7 +189,9 @@ def test_a_restore_dynamodb_refuses_restores_nothing(app, user, admin, plain):
     assert user.get(f"/records/{record_id}").status_code == 200
 
 
-def test_a_change_whose_session_write_fails_is_a_503_and_sending_the_form_again_changes_nothing_twice(app, user, plain):
+def test_a_change_whose_session_write_fails_is_a_503_and_sending_the_form_again_changes_nothing_twice(
+    app, user, plain, aws
+):
     """The record is saved, then the session (its flash message) cannot be: the page says 503. The change is
     whole, and the same form sent again lands on the record instead of making a second one."""
     form = new_form(user) | TYPED
@@ -203,7 +202,7 @@ def test_a_change_whose_session_write_fails_is_a_503_and_sending_the_form_again_
     unavailable(response)
     assert "Location" not in response.headers
     [record] = [item for item in scan(plain, app.config["RECORDS_TABLE"]) if "owner" in item]
-    assert len(scan(plain, app.config["AUDIT_TABLE"])) == 1 and counter(plain, app, "stats#all", "in_progress") == 1
+    assert len(scan(plain, app.config["AUDIT_TABLE"])) == 1 and counted(aws)["in_progress"] == 1
     again = user.post("/records/new", data=form)
     assert again.status_code == 302 and again.location.endswith(record["record_id"]["S"])
     assert len([item for item in scan(plain, app.config["RECORDS_TABLE"]) if "owner" in item]) == 1
@@ -238,13 +237,13 @@ def test_a_transient_dynamodb_failure_is_retried_with_backoff_and_the_page_is_se
         assert all(delay <= scale * 2**n for n, delay in enumerate(backoff)), (fault, backoff)
 
 
-def test_a_throttled_write_retried_by_botocore_is_written_exactly_once(app, user, plain, backoff):
+def test_a_throttled_write_retried_by_botocore_is_written_exactly_once(app, user, plain, backoff, aws):
     dynamodb = Faults(app, "dynamodb")
     with dynamodb.wire(THROTTLED, "TransactWriteItems", 2) as attempts:
         response = user.post("/records/new", data=new_form(user) | TYPED)
     assert response.status_code == 302 and len(attempts) == 3 and len(backoff) == 2
     assert len([item for item in scan(plain, app.config["RECORDS_TABLE"]) if "owner" in item]) == 1
-    assert len(scan(plain, app.config["AUDIT_TABLE"])) == 1 and counter(plain, app, "stats#all", "in_progress") == 1
+    assert len(scan(plain, app.config["AUDIT_TABLE"])) == 1 and counted(aws)["in_progress"] == 1
 
 
 def test_retries_are_bounded_by_max_attempts_then_the_page_is_a_503(app, user, backoff):
@@ -265,7 +264,7 @@ def test_retries_are_bounded_by_max_attempts_then_the_page_is_a_503(app, user, b
 
 def test_a_cancelled_transaction_is_not_retried_by_botocore_only_by_the_store_on_conflicts(app, user, plain, backoff):
     before = tables(plain, app, *RECORD_TABLES)
-    conflict = Refusal("TransactionCanceledException", 400, DDB, ("None", "None", "TransactionConflict"))
+    conflict = Refusal("TransactionCanceledException", 400, DDB, ("None", "TransactionConflict"))
     dynamodb = Faults(app, "dynamodb")
     with dynamodb.wire(conflict, "TransactWriteItems") as attempts:
         busy_form(user.post("/records/new", data=new_form(user) | TYPED), TYPED)
@@ -340,35 +339,14 @@ def test_a_delete_cancelled_by_its_condition_deletes_nothing_and_says_why(app, u
     assert tables(plain, app, *RECORD_TABLES) == before
 
 
-def test_a_transaction_conflict_on_the_counters_is_retried_then_saved_once(app, user, plain, store_backoff):
+def test_a_transaction_conflict_is_retried_then_saved_once(app, user, plain, store_backoff, aws):
     record_id = create(user)
-    form = edit_form(user, record_id) | TYPED  # open -> in progress: both counter items
-    conflict = Refusal("TransactionCanceledException", 400, DDB, ("None", "None", "TransactionConflict"))
+    form = edit_form(user, record_id) | TYPED  # open -> in progress
+    conflict = Refusal("TransactionCanceledException", 400, DDB, ("None", "TransactionConflict"))
     with Faults(app, "dynamodb").api(conflict, "TransactWriteItems", times=TRANSACTION_ATTEMPTS - 1) as failed:
         assert user.post(f"/records/{record_id}/edit", data=form).status_code == 302
     assert len(failed) == TRANSACTION_ATTEMPTS - 1
     assert len(store_backoff) == TRANSACTION_ATTEMPTS - 1  # a jittered wait before each new attempt
     assert all(0 <= delay <= 0.05 * 2**n for n, delay in enumerate(store_backoff)), store_backoff
-    assert counter(plain, app, "stats#all", "open") == 0 and counter(plain, app, "stats#all", "in_progress") == 1
+    assert counted(aws)["open"] == 0 and counted(aws)["in_progress"] == 1
     assert len(scan(plain, app.config["AUDIT_TABLE"])) == 2
-
-
-# Record events: the change is saved whatever happens to its notification
-
-
-def test_a_change_whose_record_event_cannot_go_out_is_saved_all_the_same(app, user, admin, aws, plain):
-    """The owner opted in to hear about changes; SNS (or the preference read) failing after the save must not
-    turn a saved change into an error page."""
-    record_id = create(user)
-    user.post("/account/record-events", data={"csrf_token": csrf(user), "record_events": "on"})
-    sns, dynamodb = Faults(app, "sns"), Faults(app, "dynamodb")
-    faults = [(sns, fault, "Publish", None) for fault in SNS_FAULTS]
-    faults += [(dynamodb, fault, "GetItem", app.config["NOTIFICATIONS_TABLE"]) for fault in DYNAMODB_FAULTS]
-    for version, (service, fault, operation, table) in enumerate(faults, start=2):
-        form = edit_form(admin, record_id) | TYPED | {"title": f"Version {version}"}
-        with service.api(fault, operation, table) as failed:
-            response = admin.post(f"/records/{record_id}/edit", data=form)
-        assert response.status_code == 302 and len(failed) == 1, fault
-        stored = plain.get_item(TableName=app.config["RECORDS_TABLE"], Key={"record_id": {"S": record_id}})["Item"]
-        assert stored["version"]["N"] == str(version), fault
-    assert topic_messages(aws) == []

@@ -109,7 +109,7 @@ DYNAMODB_FAULTS = (
 TRANSACTION_FAULTS = (
     *DYNAMODB_FAULTS,
     Refusal("TransactionCanceledException", 400, DDB, ("None", "None", "ThrottlingError")),
-    Refusal("TransactionCanceledException", 400, DDB, ("None", "None", "TransactionConflict")),  # on a counter
+    Refusal("TransactionCanceledException", 400, DDB, ("None", "TransactionConflict")),  # another save of it
 )
 SNS_FAULTS = (
     Refusal("Throttled", 429),

@@ -42,3 +42,12 @@ def create(client: Any, values: dict[str, str] = GOOD, **changes: str) -> str:
     response = client.post("/records/new", data=new_form(client) | values | changes)
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     return response.location.rsplit("/", 1)[1]
+
+
+def counted(aws: Any, owner: str | None = None) -> dict[str, int]:
+    """The dashboard's counters (one owner's, or everyone's) once the records stream has drained: the events
+    function has counted every change, as it does on AWS within seconds."""
+    from webapp.records.stats import StatsStore
+
+    aws.events.drain()
+    return StatsStore(aws["session"].client("dynamodb"), aws.get("STATS_TABLE", "webapp-stats")).counts(owner)

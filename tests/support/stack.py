@@ -70,6 +70,9 @@ def emulated_account() -> Iterator[Account]:
     with mock_aws():
         session = boto3.session.Session(region_name=REGION)
         settings = provision(session, APP_URL)
+        # The functions' environment, as serverless.yml gives it to every function: the event handlers' worker
+        # app reads its settings from there (the topic's ARN is the same in every emulated account).
+        os.environ["SNS_TOPIC_ARN"] = settings["SNS_TOPIC_ARN"]
         account = Account(session=session, **settings)
         account.events = EventSources(session)
         yield account

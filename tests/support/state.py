@@ -17,6 +17,16 @@ def sns_backend() -> Any:
     return sns_backends[DEFAULT_ACCOUNT_ID][REGION]
 
 
+def people_subscriptions() -> list[Any]:
+    """The topic's subscriptions of people: not the app's own inbox function (protocol ``lambda``)."""
+    return [s for s in sns_backend().subscriptions.values() if s.protocol != "lambda"]
+
+
+def reached_people(message: dict[str, Any]) -> list[str]:
+    """Whom an outbox message reached, leaving out the app's own inbox function (which every message reaches)."""
+    return [reached for reached in message["reached"] if not reached.startswith("lambda:")]
+
+
 def table(name: str) -> Any:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
