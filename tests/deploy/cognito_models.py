@@ -1,6 +1,7 @@
 """Test-only CloudFormation handlers for the resource types moto's CloudFormation lacks: Cognito's, the
 deployment bucket's policy that Serverless adds, the REST API's stage (deploy/api-stage.js) and its Cognito
-authorizer; and one for the REST API's methods, whose moto handler drops the authorizer and its scopes.
+authorizer, the topic's subscription of the inbox function and its dead-letter queue's policy; and one for the
+REST API's methods, whose moto handler drops the authorizer and its scopes.
 
 They create the resources through moto's own Cognito backend, exactly as the API calls would, so that the
 whole generated template deploys into moto and the app's Cognito calls then run against what it made.
@@ -199,6 +200,52 @@ class BucketPolicy(_Made, CloudFormationModel):
         policy = json.dumps(properties["PolicyDocument"]).encode()
         s3_backends[account_id]["aws"].put_bucket_policy(properties["Bucket"], policy)
         return cls(properties["Bucket"])
+
+
+class QueuePolicy(_Made, CloudFormationModel):
+    """A queue policy, set on each of its queues as SetQueueAttributes sets ``Policy``."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SQS::QueuePolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        import json
+
+        from moto.sqs.models import sqs_backends
+
+        properties = cloudformation_json["Properties"]
+        policy = json.dumps(properties["PolicyDocument"])
+        backend = sqs_backends[account_id][region_name]
+        for url in properties["Queues"]:  # a queue's Ref is its URL
+            backend.set_queue_attributes(url.rsplit("/", 1)[-1], {"Policy": policy})
+        return cls(resource_name)
+
+
+class TopicSubscription(_Made, CloudFormationModel):
+    """A subscription as Subscribe makes it, then its attributes (the redrive policy, a filter policy) set."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::Subscription"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        import json
+
+        from moto.sns.models import sns_backends
+
+        properties = cloudformation_json["Properties"]
+        backend = sns_backends[account_id][region_name]
+        subscription = backend.subscribe(properties["TopicArn"], properties["Endpoint"], properties["Protocol"])
+        for name in ("FilterPolicyScope", "FilterPolicy", "RedrivePolicy", "RawMessageDelivery"):
+            if name in properties:
+                value = properties[name]
+                backend.set_subscription_attributes(
+                    subscription.arn, name, value if isinstance(value, str) else json.dumps(value)
+                )
+        return cls(subscription.arn)
 
 
 # A stage's MethodSettings property -> its path in API Gateway's UpdateStage patch operations.

@@ -22,6 +22,22 @@ class Deployed:
     def client(self, service: str) -> Any:
         return self.session.client(service)
 
+    def physical_id(self, logical_id: str) -> str:
+        return _physical_id(self.client("cloudformation"), self.stack_name, logical_id)
+
+    def function(self, logical_id: str) -> dict:
+        """The function's configuration as Lambda describes it (environment, role, handler)."""
+        return self.client("lambda").get_function_configuration(FunctionName=self.physical_id(logical_id))
+
+    def policies_of(self, function_logical_id: str) -> list[dict]:
+        """The inline policies of the role the function runs with."""
+        role = self.function(function_logical_id)["Role"].rsplit("/", 1)[1]
+        iam = self.client("iam")
+        return [
+            _document(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+            for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+        ]
+
 
 def deploy(session: Any, package: Any, stack_name: str = "webapp-dev") -> Deployed:
     """Create the stack from the generated template (the zip is uploaded where its Code points)."""
@@ -41,16 +57,47 @@ def deploy(session: Any, package: Any, stack_name: str = "webapp-dev") -> Deploy
     )
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+    _detach_stream_mappings(session)
+    _hold_lambda_deliveries(session)
     outputs = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
-    function = _physical_id(cloudformation, stack_name, "WebLambdaFunction")
-    environment = session.client("lambda").get_function_configuration(FunctionName=function)["Environment"]["Variables"]
-    role = _physical_id(cloudformation, stack_name, "IamRoleLambdaExecution")
-    iam = session.client("iam")
-    policies = [
-        _document(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
-        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
-    ]
-    return Deployed(session, stack_name, outputs, environment, policies)
+    deployed = Deployed(session, stack_name, outputs, {}, [])
+    deployed.environment = deployed.function("WebLambdaFunction")["Environment"]["Variables"]
+    deployed.role_policies = deployed.policies_of("WebLambdaFunction")
+    return deployed
+
+
+def _detach_stream_mappings(session: Any) -> None:
+    """Keep the stack's event source mappings (they are listed as made) but take them off moto's tables: moto
+    runs a mapping's function through Docker, absent here, on every write, and the write then fails. On AWS
+    Lambda polls the stream itself; the tests run the handlers themselves (test_event_functions_runtime)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    account = session.client("sts").get_caller_identity()["Account"]
+    for table in dynamodb_backends[account][session.region_name].tables.values():
+        table.lambda_event_source_mappings.clear()
+
+
+def _hold_lambda_deliveries(session: Any) -> None:
+    """The same for the topic's Lambda subscription: moto would invoke the function through Docker on every
+    Publish, and the Publish then fails. Each such subscription keeps what reaches it (after its filter
+    policy) in ``held``, as (message id, subject, message, attributes), for a test to deliver."""
+    from moto.sns.models import sns_backends
+
+    account = session.client("sts").get_caller_identity()["Account"]
+    for subscription in sns_backends[account][session.region_name].subscriptions.values():
+        if subscription.protocol == "lambda":
+            subscription.held = []
+            subscription.publish = _holder(subscription)
+
+
+def _holder(subscription: Any) -> Any:
+    def publish(message: str, message_id: str, subject: str | None = None, **kwargs: Any) -> None:
+        attributes = kwargs.get("message_attributes") or {}
+        matcher = subscription._filter_policy_matcher
+        if matcher is None or matcher.matches(attributes, message):
+            subscription.held.append((message_id, subject, message, attributes))
+
+    return publish
 
 
 def _document(document: Any) -> dict:

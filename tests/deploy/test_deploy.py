@@ -1,5 +1,7 @@
 """The generated template deploys into moto, and what it creates is what the app's configuration expects."""
 
+import json
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -15,7 +17,7 @@ def deployed(package):
 
 
 def comparable(table):
-    """What matters of a table: keys, attribute types, indexes and their keys and projections."""
+    """What matters of a table: keys, attribute types, indexes and their keys and projections, its stream."""
     indexes = {
         index["IndexName"]: (
             tuple(map(tuple, (k.values() for k in index["KeySchema"]))),
@@ -27,27 +29,69 @@ def comparable(table):
         tuple(tuple(key.values()) for key in table["KeySchema"]),
         sorted(tuple(a.values()) for a in table["AttributeDefinitions"]),
         indexes,
+        (table.get("StreamSpecification") or {}).get("StreamViewType"),
     )
+
+
+def table_settings(deployed) -> list[str]:
+    """The settings naming a table (RECORDS_TABLE, ...): one for each table the local stack makes."""
+    settings = sorted(name for name in deployed.environment if name.endswith("_TABLE"))
+    assert len(settings) == len(resources.tables()), settings
+    return settings
 
 
 def test_the_stack_creates_every_table_the_app_reads_with_the_local_stacks_design(deployed):
     dynamodb = deployed.client("dynamodb")
     by_setting = {spec["TableName"]: spec for spec in resources.tables()}
-    for setting in ("SESSIONS_TABLE", "RECORDS_TABLE", "AUDIT_TABLE", "NOTIFICATIONS_TABLE"):
+    for setting in table_settings(deployed):
         deployed_table = dynamodb.describe_table(TableName=deployed.environment[setting])["Table"]
         assert comparable(deployed_table) == comparable(by_setting[resources.table_name(setting)]), setting
         assert deployed_table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
 
 
-def test_every_table_has_point_in_time_recovery_and_sessions_expire_by_ttl(package):
+def test_every_table_has_point_in_time_recovery_and_ttl_where_the_local_stack_has_it(package):
     # moto's CloudFormation applies neither property, so the template itself is checked.
-    resources_ = package.template["Resources"]
-    tables = [r for r in resources_.values() if r["Type"] == "AWS::DynamoDB::Table"]
-    assert len(tables) == 4
-    assert all(t["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] for t in tables)
-    for table in ("SessionsTable", "NotificationsTable"):
-        ttl = resources_[table]["Properties"]["TimeToLiveSpecification"]
-        assert ttl == {"AttributeName": "expires_at", "Enabled": True}
+    template = package.template["Resources"]
+    tables = {name: r["Properties"] for name, r in template.items() if r["Type"] == "AWS::DynamoDB::Table"}
+    assert len(tables) == len(resources.tables())
+    assert all(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] for table in tables.values())
+    local = {spec["TableName"]: spec for spec in resources.tables()}
+    variables = template["WebLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    for setting, reference in variables.items():
+        if setting.endswith("_TABLE"):
+            ttl = tables[reference["Ref"]].get("TimeToLiveSpecification")
+            expected = local[resources.table_name(setting)].get("ttl")
+            assert ttl == ({"AttributeName": expected, "Enabled": True} if expected else None), setting
+
+
+def test_the_stream_the_queues_and_the_inbox_subscription_are_made_as_declared(deployed):
+    """The records table's stream, the events function's mapping on it and its failures queue, the inbox
+    function's subscription and its dead-letter queue, which only the topic may send to."""
+    env = deployed.environment
+    records = deployed.client("dynamodb").describe_table(TableName=env["RECORDS_TABLE"])["Table"]
+    assert records["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    sqs = deployed.client("sqs")
+    queues = {}
+    for logical_id in ("EventsFailuresQueue", "InboxDeadLetterQueue"):
+        url = deployed.physical_id(logical_id)
+        queues[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert queues[logical_id]["MessageRetentionPeriod"] == "1209600"
+    [mapping] = deployed.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    assert mapping["EventSourceArn"] == records["LatestStreamArn"]
+    assert mapping["FunctionArn"] == deployed.function("EventsLambdaFunction")["FunctionArn"]
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == queues["EventsFailuresQueue"]["QueueArn"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and mapping["BisectBatchOnFunctionError"]
+    sns = deployed.client("sns")
+    [subscription] = sns.list_subscriptions_by_topic(TopicArn=env["SNS_TOPIC_ARN"])["Subscriptions"]
+    assert subscription["Protocol"] == "lambda"
+    assert subscription["Endpoint"] == deployed.function("InboxLambdaFunction")["FunctionArn"]
+    attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
+    dead_letters = queues["InboxDeadLetterQueue"]["QueueArn"]
+    assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dead_letters}
+    [statement] = json.loads(queues["InboxDeadLetterQueue"]["Policy"])["Statement"]
+    assert statement["Resource"] == dead_letters and statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": env["SNS_TOPIC_ARN"]}}
+    assert "Policy" not in queues["EventsFailuresQueue"]  # Lambda sends there with the events function's role
 
 
 def test_the_pool_client_domain_group_and_topic_are_what_the_app_is_configured_for(deployed):

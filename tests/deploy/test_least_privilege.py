@@ -10,12 +10,11 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 from moto import mock_aws
-from moto.iam.access_control import IAMPolicy, PermissionResult
 
+from tests.deploy.iam import ACCOUNT, REGION, allowed, iam_requests, record_calls, table_arn
 from tests.deploy.stack import deploy
 from tests.support.forms import HostedLoginBrowser
 
-ACCOUNT, REGION = "123456789012", "us-east-1"
 # Authorized by the user's access token instead of the role: sign-out everywhere, and two-step verification's
 # GetUser (whether the user has TOTP on).
 NOT_AUTHORIZED_BY_IAM = {("cognito-idp", "GlobalSignOut"), ("cognito-idp", "GetUser")}
@@ -68,67 +67,6 @@ def hidden_text(page: str, testid: str) -> str:
     import re
 
     return re.search(rf'data-testid="{testid}">([^<]+)<', page).group(1)
-
-
-def allowed(policies: list[dict], action: str, resource: str) -> bool:
-    """moto's evaluator decides, on statements with NotResource first resolved for ``resource``."""
-    resolved = [_resolve_not_resource(policy, resource) for policy in policies]
-    results = [IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource) for policy in resolved]
-    return PermissionResult.DENIED not in results and PermissionResult.PERMITTED in results
-
-
-def _resolve_not_resource(policy: dict, resource: str) -> dict:
-    """moto's evaluator ignores NotResource (and so over-allows). As AWS defines it, a statement with
-    NotResource covers exactly the resources that match none of its patterns: keep it for such a resource,
-    drop it otherwise."""
-    from fnmatch import fnmatchcase
-
-    statements = []
-    for statement in policy["Statement"]:
-        if "NotResource" not in statement:
-            statements.append(statement)
-            continue
-        patterns = (
-            statement["NotResource"] if isinstance(statement["NotResource"], list) else [statement["NotResource"]]
-        )
-        if not any(fnmatchcase(resource, pattern) for pattern in patterns):
-            statements.append({k: v for k, v in statement.items() if k != "NotResource"} | {"Resource": "*"})
-    return policy | {"Statement": statements}
-
-
-def table_arn(name: str, index: str | None = None) -> str:
-    arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
-    return f"{arn}/index/{index}" if index else arn
-
-
-def iam_requests(service: str, operation: str, params: dict, deployed) -> list[tuple[str, str]]:
-    """The (action, resource) pairs IAM evaluates for one API call."""
-    if service == "dynamodb":
-        if operation == "TransactWriteItems":
-            kinds = {
-                "Put": "PutItem",
-                "Update": "UpdateItem",
-                "Delete": "DeleteItem",
-                "ConditionCheck": "ConditionCheckItem",
-            }
-            return [
-                (f"dynamodb:{kinds[kind]}", table_arn(body["TableName"]))
-                for item in params["TransactItems"]
-                for kind, body in item.items()
-            ]
-        if operation == "BatchGetItem":
-            return [("dynamodb:BatchGetItem", table_arn(name)) for name in params["RequestItems"]]
-        return [(f"dynamodb:{operation}", table_arn(params["TableName"], params.get("IndexName")))]
-    if service == "cognito-idp":
-        pool = params.get("UserPoolId", deployed.environment["COGNITO_USER_POOL_ID"])
-        return [(f"cognito-idp:{operation}", f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{pool}")]
-    if service == "sns":
-        # A phone number has no ARN: IAM sees the phone number itself, which matches no SNS ARN pattern.
-        resource = params.get("TopicArn") or params.get("SubscriptionArn") or params.get("PhoneNumber") or "*"
-        return [(f"sns:{operation}", resource)]
-    if service == "ssm":
-        return [(f"ssm:{operation}", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}") for name in params["Names"]]
-    raise AssertionError(f"the app called an unexpected service: {service}:{operation}")
 
 
 class StageBrowser(HostedLoginBrowser):
@@ -206,12 +144,8 @@ def recorded_calls(package):
             }
         )
         calls = []
-        for service in ("dynamodb", "cognito-idp", "sns"):
-            client = app.extensions["aws"].get(service)
-            client.meta.events.register(
-                "before-parameter-build.*.*",
-                lambda params, model, _service=service, **kwargs: calls.append((_service, model.name, dict(params))),
-            )
+        clients = app.extensions["aws"]
+        record_calls({service: clients.get(service) for service in ("dynamodb", "cognito-idp", "sns")}, calls)
         stage = urlsplit(deployed.outputs["AppUrl"])
 
         from flask.testing import FlaskClient
@@ -321,7 +255,7 @@ def test_every_call_the_app_makes_is_allowed_by_the_role(recorded_calls):
     for service, operation, params in calls:
         if (service, operation) in NOT_AUTHORIZED_BY_IAM:
             continue
-        for action, resource in iam_requests(service, operation, params, deployed):
+        for action, resource in iam_requests(service, operation, params, deployed.environment["COGNITO_USER_POOL_ID"]):
             if not allowed(deployed.role_policies, action, resource):
                 refused.append(f"{action} on {resource}")
     assert sorted(set(refused)) == []
@@ -333,7 +267,7 @@ def test_no_action_in_the_policy_goes_unused(recorded_calls):
         action
         for service, operation, params in calls
         if (service, operation) not in NOT_AUTHORIZED_BY_IAM
-        for action, _ in iam_requests(service, operation, params, deployed)
+        for action, _ in iam_requests(service, operation, params, deployed.environment["COGNITO_USER_POOL_ID"])
     }
     granted = set()
     for policy in deployed.role_policies:
@@ -372,14 +306,22 @@ def test_the_secret_parameters_are_readable(recorded_calls):
         ("s3:GetObject", "arn:aws:s3:::any-bucket/any-key"),
         ("lambda:InvokeFunction", "*"),
         ("dynamodb:PutItem", "*"),
+        # the counters and the stream are the events function's: the app only reads the counters
+        ("dynamodb:UpdateItem", "{stats}"),
+        ("dynamodb:PutItem", "{stats}"),
+        ("dynamodb:GetRecords", "{records}/stream/2026-01-01T00:00:00.000"),
+        ("sqs:SendMessage", "{failures}"),
     ],
 )
 def test_calls_the_app_must_never_make_are_denied(recorded_calls, action, resource):
     deployed, _ = recorded_calls
     env = deployed.environment
+    failures = deployed.physical_id("EventsFailuresQueue").rsplit("/", 1)[1]
     resource = resource.format(
         records=table_arn(env["RECORDS_TABLE"]),
         sessions=table_arn(env["SESSIONS_TABLE"]),
+        stats=table_arn(env["STATS_TABLE"]),
+        failures=f"arn:aws:sqs:{REGION}:{ACCOUNT}:{failures}",
         topic=env["SNS_TOPIC_ARN"],
         pool=f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{env['COGNITO_USER_POOL_ID']}",
     )
