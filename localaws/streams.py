@@ -282,6 +282,11 @@ class StreamPoller:
         count = 0
         while shard.iterator:
             try:
+                # A fresh iterator after the last record read, each time: moto rolls a cancelled transaction back
+                # by putting a copy of the whole table in place, its stream included, so an iterator it handed
+                # out before reads the discarded copy and never sees another record (AWS allows a new iterator
+                # at any time; it costs one GetShardIterator call).
+                shard.iterator = self._iterator_after(shard)
                 answer = self._clients["streams"].get_records(ShardIterator=shard.iterator, Limit=MAX_GET_RECORDS)
             except self._clients["streams"].exceptions.ExpiredIteratorException:
                 shard.iterator = self._iterator_after(shard)

@@ -512,3 +512,28 @@ def test_shards_are_followed_a_parents_records_first_until_it_closes_and_an_expi
     assert handler.batches == [["p1", "p2"], ["c1", "c2", "c3"]]
     assert stream.reads.count("parent") == 1  # closed: never read again
     assert stream.reads[-1] == "child"
+
+
+def test_records_written_after_a_cancelled_transaction_are_still_delivered(account):
+    """moto rolls a cancelled transaction back by putting a copy of the whole table (its stream too) in place:
+    an iterator handed out before it would read the discarded copy and miss every later change (the dashboard
+    counters stayed wrong under `make stress`). The poller asks for a fresh iterator after its last record."""
+    handler = Handler()
+    mapping = poller(account, handler)
+    write(account, 1)
+    mapping.drain()
+    with pytest.raises(account.dynamodb.exceptions.TransactionCanceledException):
+        account.dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": account.table,
+                        "Item": {"record_id": {"S": "r00"}},
+                        "ConditionExpression": "attribute_not_exists(record_id)",
+                    }
+                }
+            ]
+        )
+    write(account, 2, start=1)
+    mapping.drain()
+    assert [record_id for batch in handler.batches for record_id in batch] == ["r00", "r01", "r02"]
