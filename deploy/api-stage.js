@@ -8,7 +8,8 @@
 // them either: CloudFormation refuses it once the stage exists, and osls makes a new deployment (with a new
 // logical id) on every deploy, which is also why serverless.yml cannot refer to it. So, once the events are
 // compiled, this takes StageName off that deployment and declares the stage as AWS::ApiGateway::Stage (the
-// logical id osls itself reserves for it), pointing at the deployment, with throttling for every method.
+// logical id osls itself reserves for it), pointing at the deployment, with throttling for every method and
+// X-Ray tracing as provider.tracing.apiGateway says (osls's own call after the deploy then sets the same).
 
 class ApiStage {
   constructor(serverless) {
@@ -50,6 +51,7 @@ class ApiStage {
         RestApiId: deployment.RestApiId,
         DeploymentId: { Ref: deployments[0] },
         StageName: stageName,
+        TracingEnabled: Boolean((this.serverless.service.provider.tracing || {}).apiGateway),
         // "/*" and "*": every resource and method of the stage, unless a method has settings of its own.
         MethodSettings: [
           {

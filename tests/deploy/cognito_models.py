@@ -267,7 +267,9 @@ class RestApiStage(_Made, CloudFormationModel):
         backend = apigateway_backends[account_id][region_name]
         api, name = properties["RestApiId"], properties["StageName"]
         deployment = properties["DeploymentId"]  # moto resolves a deployment's Ref to the deployment itself
-        backend.create_stage(api, name, getattr(deployment, "id", deployment))
+        backend.create_stage(
+            api, name, getattr(deployment, "id", deployment), tracing_enabled=properties.get("TracingEnabled")
+        )
         operations = [
             {
                 "op": "replace",

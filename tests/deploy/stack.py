@@ -6,7 +6,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tests.deploy import cognito_models
+from moto.cloudformation import parsing
+
+from tests.deploy import cloudwatch_models, cognito_models
 
 ARTIFACTS = "deployment-artifacts"
 
@@ -41,7 +43,8 @@ class Deployed:
 
 def deploy(session: Any, package: Any, stack_name: str = "webapp-dev") -> Deployed:
     """Create the stack from the generated template (the zip is uploaded where its Code points)."""
-    cognito_models.register()
+    cognito_models.register()  # moto's cache of handlers, cleared: it then sees these and cloudwatch_models'
+    assert parsing.get_model_map()["AWS::CloudWatch::Alarm"] is cloudwatch_models.MetricAlarm
     template = package.template
     code = template["Resources"]["WebLambdaFunction"]["Properties"]["Code"]
     s3 = session.client("s3")

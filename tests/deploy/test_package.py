@@ -165,4 +165,6 @@ def test_the_pools_password_reset_signal_reaches_its_own_least_privilege_functio
         "dynamodb:Query",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
     ]
