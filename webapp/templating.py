@@ -1,4 +1,4 @@
-"""What every template may use: the product name and a few formatting filters."""
+"""What every template may use: the product name and the one way a moment in time is shown."""
 
 from __future__ import annotations
 
@@ -6,17 +6,43 @@ import datetime as dt
 from typing import Any
 
 from flask import Flask
+from markupsafe import Markup
 
 
-def isotime(epoch_seconds: int | float) -> str:
-    """A Unix time as a readable UTC timestamp (2026-11-26 17:36 UTC)."""
-    moment = dt.datetime.fromtimestamp(int(epoch_seconds), tz=dt.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+def as_utc(value: Any) -> dt.datetime | None:
+    """A moment as an aware UTC datetime, from what the app stores: an ISO 8601 string (DynamoDB items), a
+    Unix time (sessions) or a datetime (Cognito's, naive ones being UTC). None for anything else or empty."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, bool) or not value:
+        return None
+    elif isinstance(value, int | float):
+        moment = dt.datetime.fromtimestamp(value, tz=dt.UTC)
+    elif isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def when(value: Any) -> Markup:
+    """A moment as ``<time datetime="2026-11-26T17:36:12Z">2026-11-26 17:36 UTC</time>``: the one format every
+    page uses. static/js/times.js shows it in the viewer's own zone, as a relative time where it is recent,
+    with the exact time as its tooltip; without JavaScript the UTC text reads as it is."""
+    moment = as_utc(value)
+    if moment is None:
+        return Markup("")
+    return Markup('<time datetime="{}" data-when>{}</time>').format(
+        moment.strftime("%Y-%m-%dT%H:%M:%SZ"), moment.strftime("%Y-%m-%d %H:%M UTC")
+    )
 
 
 def init_app(app: Flask) -> None:
     """Register the filters and the context every template sees."""
-    app.add_template_filter(isotime)
+    app.add_template_filter(when)
 
     @app.context_processor
     def inject_app_name() -> dict[str, Any]:
