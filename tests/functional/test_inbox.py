@@ -64,9 +64,10 @@ def test_an_admins_broadcast_reaches_every_users_inbox_as_one_item(user, admin, 
     page = admin.post(
         "/notifications/preview",
         data={"csrf_token": csrf(admin), "audience": "all", "subject": "Maintenance", "message": "Saturday, 9-11"},
+        follow_redirects=True,
     ).get_data(as_text=True)
     fields = ("csrf_token", "send_id", "audience", "user_email", "subject", "message")
-    assert admin.post("/notifications/send", data={name: hidden(page, name) for name in fields}).status_code == 302
+    assert admin.post("/notifications/send", data={name: hidden(page, name) for name in fields}).status_code == 303
     from tests.functional.test_notifications import sns_backend
 
     [(message_id, text, subject, attributes, _)] = sns_backend().topics[aws["SNS_TOPIC_ARN"]].sent_notifications

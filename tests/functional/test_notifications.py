@@ -69,6 +69,7 @@ def test_an_address_another_account_confirmed_is_refused_saying_nothing_of_it(us
 
 
 def compose(admin, **fields):
+    """Preview a message: the POST keeps it as the admin's draft and answers 303 to its preview, followed here."""
     form = {
         "csrf_token": csrf(admin),
         "audience": "all",
@@ -76,7 +77,7 @@ def compose(admin, **fields):
         "subject": "Maintenance",
         "message": "Tonight at 10.",
     }
-    return admin.post("/notifications/preview", data=form | fields)
+    return admin.post("/notifications/preview", data=form | fields, follow_redirects=True)
 
 
 def send_from(admin, preview_html):
@@ -100,7 +101,7 @@ def test_the_preview_shows_the_final_text_and_how_many_subscriptions_match(admin
 
 def test_sending_to_everyone_publishes_one_message_whose_attributes_select_everyone(admin, aws):
     answer, _ = send_from(admin, compose(admin).get_data(as_text=True))
-    assert answer.status_code == 302
+    assert answer.status_code == 303
     assert sent(aws) == [("Maintenance", "Tonight at 10.", {"audience": "all", "event": "broadcast"})]
     history = admin.get("/notifications/history").get_data(as_text=True)
     assert "Everyone" in history and "sent" in history and "Maintenance" in history
@@ -189,7 +190,7 @@ def test_a_direct_sms_reaches_the_phone_number(admin):
         "phone": "+447700900123",
         "sms_message": "Your code is ready",
     }
-    assert admin.post("/notifications/sms", data=form).status_code == 302
+    assert admin.post("/notifications/sms", data=form).status_code == 303
     assert outbox.sms_messages()[0] | {"id": ""} == {
         "id": "",
         "phone": "+447700900123",
@@ -203,7 +204,7 @@ def test_a_direct_sms_reaches_the_phone_number(admin):
 
 def test_templates_are_saved_picked_and_their_placeholders_filled_before_sending(admin, aws):
     form = {"csrf_token": csrf(admin), "name": "Outage", "subject": "Outage at {time}", "message": "Back by {end}."}
-    assert admin.post("/notifications/message-templates", data=form).status_code == 302
+    assert admin.post("/notifications/message-templates", data=form).status_code == 303
     page = admin.get("/notifications?template=Outage").get_data(as_text=True)
     assert 'value="Outage at {time}"' in page and "Back by {end}." in page
     assert compose(admin, subject="Outage at {time}", message="Back by {end}.").status_code == 422
@@ -327,6 +328,6 @@ def test_a_send_whose_history_cannot_be_written_still_says_it_was_sent(app, admi
 
     monkeypatch.setattr(NotificationStore, "record_send", unavailable)
     answer, _ = send_from(admin, preview)
-    assert answer.status_code == 302 and len(sent(aws)) == 1
+    assert answer.status_code == 303 and len(sent(aws)) == 1
     monkeypatch.undo()
     assert "the history could not be written" in admin.get("/notifications/history").get_data(as_text=True)

@@ -167,5 +167,5 @@ def test_an_admins_direct_text_messages_are_limited_per_hour(admin, monkeypatch)
         form = {"csrf_token": csrf(admin), "send_id": hidden(page, "send_id"), "phone": NUMBER, "sms_message": "Hi"}
         return admin.post("/notifications/sms", data=form)
 
-    assert [text().status_code for _ in range(3)] == [302, 302, 429]
+    assert [text().status_code for _ in range(3)] == [303, 303, 429]
     assert len(outbox.sms_messages()) == 2

@@ -72,6 +72,7 @@ RULES = {
     "records.edit": OWNER,
     "records.delete": OWNER,
     "records.deleted": ADMIN_ONLY,
+    "records.owners": ADMIN_ONLY,  # the owner picker's emails (JSON): as admin-only as the owner filter it fills
     "records.restore": ADMIN_ONLY,
     "inbox.index": SIGNED_IN,  # the user's own messages: their partition, everyone's, their groups'
     "inbox.read": SIGNED_IN,  # a message of another user's partition is a 404 (tests/functional/test_inbox.py)
@@ -88,10 +89,14 @@ RULES = {
     "clients.delete": ADMIN_ONLY,
     "notifications.compose": ADMIN_ONLY,
     "notifications.preview": ADMIN_ONLY,
+    "notifications.show_preview": ADMIN_ONLY,
+    "notifications.start_over": ADMIN_ONLY,
     "notifications.send": ADMIN_ONLY,
+    "notifications.sent": ADMIN_ONLY,
     "notifications.send_sms": ADMIN_ONLY,
     "notifications.history": ADMIN_ONLY,
     "notifications.message_templates": ADMIN_ONLY,
+    "notifications.edit_message_template": ADMIN_ONLY,
     "notifications.delete_message_template": ADMIN_ONLY,
     "notifications.subscriptions": ADMIN_ONLY,
     "notifications.remove_subscription": ADMIN_ONLY,
@@ -313,6 +318,7 @@ FORMS: dict[str, Callable[[Stage, Any], dict[str, str]]] = {
         "subject": "S",
         "message": "M",
     },
+    "notifications.edit_message_template": lambda stage, client: {"name": "Matrix", "subject": "S", "message": "M"},
     "notifications.delete_message_template": lambda stage, client: {"name": "Matrix"},
     "notifications.remove_subscription": lambda stage, client: {"arn": f"{stage.aws['SNS_TOPIC_ARN']}:{uuid.uuid4()}"},
     "inbox.read": lambda stage, client: {"message": stage.broadcast()},

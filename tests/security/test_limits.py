@@ -182,8 +182,12 @@ def get_pages(targets):
         ("admin", "/admin/api-clients/new"),
         ("admin", f"/admin/api-clients/{targets['client']}/delete"),
         ("admin", "/notifications"),
+        ("admin", "/notifications/preview"),
+        ("admin", "/notifications/start-over"),
+        ("admin", "/notifications/sent"),
         ("admin", "/notifications/history"),
         ("admin", "/notifications/message-templates"),
+        ("admin", "/notifications/message-templates/edit"),
         ("admin", "/notifications/subscriptions"),
     ]
 

@@ -25,7 +25,8 @@ from tests.support.state import people_subscriptions
 
 def compose(admin, **fields):
     form = {"csrf_token": csrf(admin), "audience": "all", "user_email": "", "subject": "Maintenance"}
-    return admin.post("/notifications/preview", data=form | {"message": "Tonight at 10."} | fields)
+    data = form | {"message": "Tonight at 10."} | fields  # a preview that passes answers 303 with its page: followed
+    return admin.post("/notifications/preview", data=data, follow_redirects=True)
 
 
 def send_fields(html: str) -> dict[str, str]:
@@ -63,7 +64,7 @@ def test_a_send_sns_refuses_is_recorded_as_failed_sends_nothing_and_can_be_sent_
         retry = send_fields(html)
         assert retry["subject"] == f"Attempt {n}" and retry["message"] == "Tonight at 10."
         assert retry["send_id"] != send_fields(preview)["send_id"]
-        assert send_from(admin, html).status_code == 302, fault  # the page it failed on sends it
+        assert send_from(admin, html).status_code == 303, fault  # the page it failed on sends it
         assert len(topic_messages(aws)) == n
         again = admin.post("/notifications/send", data=send_fields(preview), follow_redirects=True)
         assert "This form was already used" in page(again, 200, leak=True)
@@ -79,7 +80,7 @@ def test_a_send_whose_claim_cannot_be_written_sends_nothing_and_the_same_form_wo
         with dynamodb.api(fault, "PutItem", app.config["NOTIFICATIONS_TABLE"]):
             unavailable(send_from(admin, preview))
         assert topic_messages(aws) == [], fault
-    assert send_from(admin, preview).status_code == 302 and len(topic_messages(aws)) == 1
+    assert send_from(admin, preview).status_code == 303 and len(topic_messages(aws)) == 1
 
 
 def test_an_sms_sns_refuses_keeps_the_number_and_text_is_recorded_and_can_be_sent_again(app, admin):
@@ -97,7 +98,7 @@ def test_an_sms_sns_refuses_keeps_the_number_and_text_is_recorded_and_can_be_sen
         assert 'value="+447700900123"' in html and f"Code after {fault}</textarea>" in html
         assert f"Code after {fault}"[:60] in history(admin) and len(outbox.sms_messages()) == n - 1, fault
         retry = form | {"send_id": hidden(html, "send_id")}
-        assert admin.post("/notifications/sms", data=retry).status_code == 302
+        assert admin.post("/notifications/sms", data=retry).status_code == 303
         assert [sms["message"] for sms in outbox.sms_messages()][::-1] == [f"Code after {f}" for f in SNS_FAULTS[:n]]
     assert history(admin).count("failed: ") == len(SNS_FAULTS)
 
@@ -139,5 +140,5 @@ def test_throttled_sns_and_cognito_calls_are_retried_too(app, admin, aws, backof
     assert len(attempts) == 2
     preview = page(compose(admin), 200)
     with Faults(app, "sns").wire(Refusal("Throttled", 429), "Publish", 1) as attempts:
-        assert send_from(admin, preview).status_code == 302
+        assert send_from(admin, preview).status_code == 303
     assert len(attempts) == 2 and len(topic_messages(aws)) == 1  # retried, and published once

@@ -29,9 +29,11 @@ POST_ROUTES = [
     ("admin", "/admin/api-clients/new"),
     ("admin", "/admin/api-clients/{client}/delete"),
     ("admin", "/notifications/preview"),
+    ("admin", "/notifications/start-over"),
     ("admin", "/notifications/send"),
     ("admin", "/notifications/sms"),
     ("admin", "/notifications/message-templates"),
+    ("admin", "/notifications/message-templates/edit"),
     ("admin", "/notifications/message-templates/delete"),
     ("admin", "/notifications/subscriptions/remove"),
 ]

@@ -92,11 +92,17 @@ class SmsForm(FlaskForm):
 
 
 class MessageTemplateForm(FlaskForm):
-    """A saved message with {placeholders}, filled in on the compose page before sending."""
+    """A saved message with {placeholders}, filled in on the compose page before sending. ``replace`` names the
+    template the admin confirmed replacing: it counts only while the name is still that one."""
 
     name = StringField(default="", filters=[strip])
     subject = StringField(default="", filters=[strip])
     message = TextAreaField(default="", filters=[strip])
+    replace = HiddenField(default="")
+
+    @property
+    def replace_asked(self) -> bool:
+        return bool(self.replace.data) and self.replace.data == self.name.data
 
     def validate_name(self, field: StringField) -> None:
         if not TEMPLATE_NAME.match(field.data):
@@ -111,6 +117,12 @@ class MessageTemplateForm(FlaskForm):
     def validate_message(self, field: TextAreaField) -> None:
         if not field.data or len(field.data.encode()) > MAX_MESSAGE_BYTES:
             raise ValidationError("Write a message (at most 256 KB).")
+
+
+class EditMessageTemplateForm(MessageTemplateForm):
+    """A template's new text; ``seen`` is when it was last saved as the edit page found it."""
+
+    seen = HiddenField(default="")
 
 
 class DeleteMessageTemplateForm(FlaskForm):

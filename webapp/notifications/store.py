@@ -8,8 +8,12 @@ One table, keys ``pk`` + ``sk``:
 - ``user#<sub>`` / ``verify#sms#<number>``: a texted code not yet entered (its HMAC, attempts, expiry: TTL);
 - ``limit#<what>#<who>`` / ``<window>``: a per-user or per-number rate limit's count (webapp/limits.py; TTL);
 - ``template`` / ``<name>``: message templates (saved messages);
+- ``draft#<sub>`` / ``draft``: the message an admin is composing, kept from its preview until it is sent or they
+  start over (TTL);
 - ``send`` / ``<at>#<send id>``: the history, newest first;
-- ``claim#<send id>`` / ``claim``: a send form already used (so a double submit never sends twice).
+- ``claim#<send id>`` / ``claim``: a send form already used (so a double submit never sends twice), and what
+  became of that send (``result``: its history entry), which the page after a send shows;
+- ``count#sends`` / ``<YYYY-MM>``: how many notifications were sent that month (the admin's dashboard).
 """
 
 from __future__ import annotations
@@ -23,10 +27,23 @@ from webapp import aws
 from webapp.dynamodb import DynamoUnavailable, QueryPage, call, from_item, now_iso, paged_query, to_item
 
 CLAIM_SECONDS = 7 * 24 * 3600  # claims of used send forms expire (TTL) after a week
+DRAFT_SECONDS = 30 * 24 * 3600  # a draft nobody sends or discards is forgotten (TTL) after a month
 
 
 class AlreadyOwned(Exception):
     """That email address or phone number is subscribed by another account."""
+
+
+class TemplateExists(Exception):
+    """A template of that name exists already (and replacing it was not asked for)."""
+
+
+class TemplateChanged(Exception):
+    """The template is not as the edit form found it: ``current`` is it now (None: deleted since)."""
+
+    def __init__(self, current: dict[str, Any] | None) -> None:
+        super().__init__("template changed")
+        self.current = current
 
 
 class NotificationStore:
@@ -202,16 +219,40 @@ class NotificationStore:
         item = call(self.client, "get_item", TableName=self.table, Key=key).get("Item")
         return from_item(item) if item else None
 
-    def save_message_template(self, name: str, subject: str, message: str, author: str) -> None:
-        item = {
-            "pk": "template",
-            "sk": name,
-            "subject": subject,
-            "message": message,
-            "author": author,
-            "updated_at": now_iso(),
+    def save_message_template(self, name: str, subject: str, message: str, author: str, replace: bool) -> None:
+        """Save a template; TemplateExists when one of that name exists and ``replace`` was not asked for (one
+        conditional write: two admins saving the same new name at once cannot overwrite each other unasked)."""
+        condition = {} if replace else {"ConditionExpression": "attribute_not_exists(sk)"}
+        item = self._template_item(name, subject, message, author)
+        try:
+            call(self.client, "put_item", TableName=self.table, Item=to_item(item), **condition)
+        except DynamoUnavailable as error:
+            if error.failed_condition():
+                raise TemplateExists(name) from None
+            raise
+
+    def update_message_template(self, name: str, subject: str, message: str, author: str, seen: str) -> None:
+        """Change a template's text, only if it is still as it was when the edit form was opened (``seen``: its
+        ``updated_at`` then); TemplateChanged otherwise, with the template as it is now."""
+        try:
+            call(
+                self.client,
+                "put_item",
+                TableName=self.table,
+                Item=to_item(self._template_item(name, subject, message, author)),
+                ConditionExpression="updated_at = :seen",
+                ExpressionAttributeValues={":seen": {"S": seen}},
+            )
+        except DynamoUnavailable as error:
+            if error.failed_condition():
+                raise TemplateChanged(self.message_template(name)) from None
+            raise
+
+    @staticmethod
+    def _template_item(name: str, subject: str, message: str, author: str) -> dict[str, Any]:
+        return {"pk": "template", "sk": name, "subject": subject, "message": message, "author": author} | {
+            "updated_at": now_iso()
         }
-        call(self.client, "put_item", TableName=self.table, Item=to_item(item))
 
     def delete_message_template(self, name: str) -> None:
         key = {"pk": {"S": "template"}, "sk": {"S": name}}
@@ -239,9 +280,78 @@ class NotificationStore:
         return True
 
     def record_send(self, send_id: str, entry: dict[str, Any]) -> None:
+        """The history entry of a send, with the claim's note of it (the page after the send reads that) and, when
+        it went, this month's count: one transaction."""
         at = now_iso()
         item = {"pk": "send", "sk": f"{at}#{send_id}", "at": at, "send_id": send_id} | entry
+        result = {"M": to_item({name: value for name, value in item.items() if name not in ("pk", "sk")})}
+        writes: list[dict[str, Any]] = [
+            {"Put": {"TableName": self.table, "Item": to_item(item)}},
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": {"pk": {"S": f"claim#{send_id}"}, "sk": {"S": "claim"}},
+                    "UpdateExpression": "SET #result = :result",
+                    "ExpressionAttributeNames": {"#result": "result"},
+                    "ExpressionAttributeValues": {":result": result},
+                }
+            },
+        ]
+        if entry.get("outcome") == "sent":
+            writes.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": {"pk": {"S": "count#sends"}, "sk": {"S": at[:7]}},
+                        "UpdateExpression": "ADD sent :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                }
+            )
+        call(self.client, "transact_write_items", TransactItems=writes)
+
+    def send_result(self, send_id: str) -> dict[str, Any] | None:
+        """What became of a send: its history entry; {} while it is not known (the claim is there, its note is
+        not: being sent, or its history could not be written); None for a send form never used."""
+        key = {"pk": {"S": f"claim#{send_id}"}, "sk": {"S": "claim"}}
+        item = call(self.client, "get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        return from_item(item).get("result", {}) if item else None
+
+    def sent_in_month(self, month: str) -> int:
+        """How many notifications went in ``month`` (YYYY-MM)."""
+        key = {"pk": {"S": "count#sends"}, "sk": {"S": month}}
+        item = call(self.client, "get_item", TableName=self.table, Key=key).get("Item")
+        return int(from_item(item).get("sent", 0)) if item else 0
+
+    # Drafts: what an admin is composing, from its preview until it is sent or discarded
+
+    def draft(self, user_sub: str) -> dict[str, Any] | None:
+        key = {"pk": {"S": f"draft#{user_sub}"}, "sk": {"S": "draft"}}
+        item = call(self.client, "get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
+
+    def save_draft(self, user_sub: str, draft: dict[str, Any]) -> None:
+        expires = int(time.time()) + DRAFT_SECONDS
+        item = {"pk": f"draft#{user_sub}", "sk": "draft", "saved_at": now_iso(), "expires_at": expires} | draft
         call(self.client, "put_item", TableName=self.table, Item=to_item(item))
+
+    def delete_draft(self, user_sub: str, send_id: str = "") -> bool:
+        """Forget the draft; with ``send_id``, only the draft whose preview had that send id (a newer draft, made
+        in another tab since, stays). False when there was no such draft."""
+        key = {"pk": {"S": f"draft#{user_sub}"}, "sk": {"S": "draft"}}
+        condition: dict[str, Any] = {"ConditionExpression": "attribute_exists(pk)"}
+        if send_id:
+            condition = {
+                "ConditionExpression": "send_id = :sent",
+                "ExpressionAttributeValues": {":sent": {"S": send_id}},
+            }
+        try:
+            call(self.client, "delete_item", TableName=self.table, Key=key, **condition)
+        except DynamoUnavailable as error:
+            if error.failed_condition():
+                return False
+            raise
+        return True
 
     def history(self, size: int, start: dict | None = None, backward: bool = False) -> QueryPage:
         params = {

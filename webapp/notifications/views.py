@@ -1,8 +1,9 @@
-"""The notifications pages (admins): compose → preview → send, direct SMS, message templates, the send
-history, and the topic's subscriptions. Users manage their own subscriptions on /account.
+"""The notifications pages (admins): compose → preview → send → what became of it, direct SMS, message
+templates, the send history, and the topic's subscriptions. Users manage their own subscriptions on /account.
 
-Sending, counting and audience rules live in ``webapp.services.sends``; these views read the forms and
-say what happened.
+Every POST that succeeds answers 303 with a page to GET (post/redirect/get): the preview of the draft, the result
+of a send. So reloading a page, or going back to one, never sends a form again. Sending, counting and audience
+rules live in ``webapp.services.sends``; these views read the forms and say what happened.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from webapp.notifications.forms import (
     TEMPLATE_NAME,
     DeleteMessageTemplateForm,
     DraftForm,
+    EditMessageTemplateForm,
     MessageTemplateForm,
     RemoveSubscriptionForm,
     SmsForm,
 )
-from webapp.notifications.store import notification_store
+from webapp.notifications.segments import segments
+from webapp.notifications.store import TemplateChanged, TemplateExists, notification_store
 from webapp.services import sends
 from webapp.services import subscriptions as subscription_service
 from webapp.sns import SnsError, mask, sns
@@ -47,9 +50,9 @@ def _sends() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.secret_key, salt="notification-send")
 
 
-def new_send_id() -> str:
-    """A signed, single-use id for one send form."""
-    return _sends().dumps(str(uuid.uuid4()))
+def new_send_id(send_id: str = "") -> str:
+    """A signed, single-use id for one send form (``send_id``'s, or a new one)."""
+    return _sends().dumps(send_id or str(uuid.uuid4()))
 
 
 def send_id_of(form: DraftForm | SmsForm) -> str:
@@ -78,26 +81,38 @@ def read_draft(form: DraftForm) -> tuple[sends.Draft, dict[str, str]]:
 
 @bp.get("")
 def compose() -> Any:
-    """The compose page; ?template=<name> fills it from a saved message."""
+    """The compose page, holding the admin's draft if they have one; ?template=<name> fills in that saved
+    message's subject and text."""
     values = {"audience": "all", "user_email": "", "subject": "", "message": ""}
+    draft = sends.kept_draft(current_user.actor)
+    if draft is not None:
+        values |= {name: getattr(draft, name) for name in values}
     chosen = request.args.get("template", "")
     if chosen:
-        if not TEMPLATE_NAME.match(chosen):  # no template has that name; and a key over 1 KB, DynamoDB refuses
-            abort(404)
-        template = notification_store().message_template(chosen)
-        if template is None:
-            abort(404)
+        template = template_or_404(chosen)
         values |= {"subject": template["subject"], "message": template["message"]}
-    return _compose_page(values, {})
+    return _compose_page(values, {}, draft=draft is not None)
 
 
-def _compose_page(values: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:
+def template_or_404(name: str) -> dict[str, Any]:
+    if not TEMPLATE_NAME.match(name):  # no template has that name; and a key over 1 KB, DynamoDB refuses
+        abort(404)
+    template = notification_store().message_template(name)
+    if template is None:
+        abort(404)
+    return template
+
+
+def _compose_page(values: dict[str, str], errors: dict[str, str], status: int = 200, draft: bool = False) -> Any:
     page = render_template(
         "notifications/compose.html",
         values=values,
         errors=errors,
         templates=notification_store().message_templates(),
         sms_send_id=new_send_id(),
+        sms_length=segments(values.get("sms_message", "")).summary,
+        message_length=segments(values.get("message", "")).summary,
+        has_draft=draft,
         local_outbox=current_app.config.get("LOCAL_OUTBOX_URL", ""),
     )
     return page, status
@@ -105,24 +120,41 @@ def _compose_page(values: dict[str, str], errors: dict[str, str], status: int = 
 
 @bp.post("/preview")
 def preview() -> Any:
-    """The final text and how many subscriptions it will reach, before anything is sent."""
+    """Check the message, count whom it reaches, keep it as the admin's draft, and show its preview."""
     form = DraftForm()
     draft, errors = read_draft(form)
     if errors:
         return _compose_page(as_typed(form), errors, 422)
-    return _preview_page(draft, *sends.reach(draft))
+    sends.keep_draft(current_user.actor, draft)
+    return redirect(url_for(".show_preview"), 303)
 
 
-def _preview_page(draft: sends.Draft, count: int | None, more: bool) -> str:
-    """The preview, with a fresh single-use send id (also after a failed send: the page it failed on sends it)."""
+@bp.get("/preview")
+def show_preview() -> Any:
+    """The draft as it will be sent, and how many subscriptions it reaches; no draft: the compose page."""
+    draft = sends.kept_draft(current_user.actor)
+    if draft is None:
+        return redirect(url_for(".compose"))
+    return _preview_page(draft)
+
+
+def _preview_page(draft: sends.Draft) -> str:
+    """The preview, whose send form carries the draft's single-use send id."""
     return render_template(
-        "notifications/preview.html", draft=draft, label=draft.label, count=count, more=more, send_id=new_send_id()
+        "notifications/preview.html",
+        draft=draft,
+        label=draft.label,
+        count=draft.count,
+        more=draft.more,
+        send_id=new_send_id(draft.send_id),
+        sms_length=segments(draft.message).summary,
     )
 
 
 @bp.post("/send")
 def send() -> Any:
-    """Publish one message whose attributes select the audience; the outcome is recorded either way."""
+    """Publish one message whose attributes select the audience, then show what became of it (the outcome is
+    recorded either way)."""
     form = DraftForm()
     send_id = send_id_of(form)
     draft, errors = read_draft(form)
@@ -132,12 +164,38 @@ def send() -> Any:
         delivery = sends.send(current_user.actor, send_id, draft)
     except sends.AlreadySent:
         flash(SENT_TWICE, "info")
-        return redirect(url_for(".history"))
+        return redirect(url_for(".sent", send=send_id), 303)
     except SnsError as error:
         flash(sns_message(error), "error")
-        return _preview_page(draft, None, False), sns_status(error)
+        return _preview_page(sends.renew_send_id(current_user.actor, draft, send_id)), sns_status(error)
     _say_sent(delivery, f"Sent “{draft.subject}” to {draft.label.lower()}.")
-    return redirect(url_for(".history"))
+    return redirect(url_for(".sent", send=send_id), 303)
+
+
+@bp.get("/sent")
+def sent() -> Any:
+    """What became of one send (?send=<its id>): reloading it, or coming back to it, sends nothing."""
+    try:
+        send_id = str(uuid.UUID(request.args.get("send", "")))
+    except ValueError:
+        return redirect(url_for(".history"))
+    result = sends.result_of(send_id)
+    if result is None:
+        abort(404)
+    return render_template("notifications/sent.html", result=result)
+
+
+@bp.route("/start-over", methods=["GET", "POST"])
+def start_over() -> Any:
+    """Discarding the draft asks first (GET); the POST forgets it."""
+    if request.method == "POST":
+        if sends.discard_draft(current_user.actor):
+            flash("Your draft is discarded.", "success")
+        return redirect(url_for(".compose"), 303)
+    draft = sends.kept_draft(current_user.actor)
+    if draft is None:
+        return redirect(url_for(".compose"))
+    return render_template("notifications/start_over.html", draft=draft)
 
 
 def _say_sent(delivery: sends.Delivery, message: str) -> None:
@@ -166,7 +224,7 @@ def sns_message(error: SnsError) -> str:
 
 @bp.post("/sms")
 def send_sms() -> Any:
-    """A text message straight to one phone number."""
+    """A text message straight to one phone number, then what became of it."""
     form = SmsForm()
     send_id = send_id_of(form)
     shown = {"phone": form.phone.data, "sms_message": form.sms_message.data, "audience": "all"}
@@ -176,12 +234,12 @@ def send_sms() -> Any:
         delivery = sends.send_sms(current_user.actor, send_id, form.phone.data, form.sms_message.data)
     except sends.AlreadySent:
         flash(SMS_SENT_TWICE, "info")
-        return redirect(url_for(".history"))
+        return redirect(url_for(".sent", send=send_id), 303)
     except SnsError as error:
         flash(sns_message(error), "error")
         return _compose_page(shown, {}, sns_status(error))
     _say_sent(delivery, f"Text message sent to {mask(form.phone.data)}.")
-    return redirect(url_for(".history"))
+    return redirect(url_for(".sent", send=send_id), 303)
 
 
 @bp.get("/history")
@@ -195,22 +253,76 @@ def history() -> str:
 
 @bp.route("/message-templates", methods=["GET", "POST"])
 def message_templates() -> Any:
-    """Saved messages with {placeholders}, filled in on the compose page before sending."""
+    """Saved messages with {placeholders}, filled in on the compose page before sending. Saving under a name
+    already in use asks first (409) and replaces that template only once confirmed."""
     form = MessageTemplateForm()
     errors: dict[str, str] = {}
     if request.method == "POST":
         if form.validate():
             data = form.data
-            notification_store().save_message_template(
-                data["name"], data["subject"], data["message"], current_user.email
-            )
+            try:
+                notification_store().save_message_template(
+                    data["name"], data["subject"], data["message"], current_user.email, form.replace_asked
+                )
+            except TemplateExists:
+                return _templates_page(form, {}, existing=data["name"]), 409
             flash(f"Saved the template “{data['name']}”.", "success")
-            return redirect(url_for(".message_templates"))
+            return redirect(url_for(".message_templates"), 303)
         errors = first_errors(form)
+    return _templates_page(form, errors), 422 if errors else 200
+
+
+def _templates_page(form: MessageTemplateForm, errors: dict[str, str], existing: str = "", deleted: str = "") -> str:
+    """The templates and the new-template form; ``existing``: the name in use the admin is asked about;
+    ``deleted``: the template whose edit found it deleted, its text in the form to save anew."""
     values = {name: form[name].data or "" for name in ("name", "subject", "message")}
     templates = notification_store().message_templates()
-    page = render_template("notifications/message_templates.html", templates=templates, values=values, errors=errors)
-    return page, 422 if errors else 200
+    return render_template(
+        "notifications/message_templates.html",
+        templates=templates,
+        values=values,
+        errors=errors,
+        existing=existing,
+        deleted=deleted,
+    )
+
+
+@bp.route("/message-templates/edit", methods=["GET", "POST"])
+def edit_message_template() -> Any:
+    """Change a template's subject and text (?template=<name>). One changed by someone else since the page was
+    opened is shown beside what was typed (409: saving again replaces it); one deleted since is offered to be
+    saved anew."""
+    if request.method == "GET":
+        name = request.args.get("template", "")
+        if not name:
+            return redirect(url_for(".message_templates"))
+        template = template_or_404(name)
+        form = EditMessageTemplateForm(data=template | {"name": name, "seen": template["updated_at"]})
+        return _edit_page(form, {}, template)
+    form = EditMessageTemplateForm()
+    if not form.validate():
+        errors = first_errors(form)
+        if "name" in errors:
+            abort(400, description="Unknown template.")
+        return _edit_page(form, errors, notification_store().message_template(form.name.data)), 422
+    data = form.data
+    try:
+        notification_store().update_message_template(
+            data["name"], data["subject"], data["message"], current_user.email, data["seen"]
+        )
+    except TemplateChanged as changed:
+        if changed.current is None:
+            return _templates_page(form, {}, deleted=data["name"]), 409
+        form.seen.data = changed.current["updated_at"]
+        return _edit_page(form, {}, changed.current, changed=True), 409
+    flash(f"Saved the template “{data['name']}”.", "success")
+    return redirect(url_for(".message_templates"), 303)
+
+
+def _edit_page(form: EditMessageTemplateForm, errors: dict[str, str], current: Any, changed: bool = False) -> str:
+    return render_template(
+        "notifications/edit_template.html", form=form, errors=errors, current=current or {}, changed=changed
+    )
 
 
 @bp.post("/message-templates/delete")

@@ -1,20 +1,25 @@
 """Sending notifications: resolve the audience, count whom a message will reach, and publish exactly once.
 
-A send form carries a signed send id that is claimed before publishing, so a resubmitted or double-clicked
-form never sends twice. Every send is recorded in the send history, failures included.
+A message being composed is kept as the admin's draft from its preview (with the reach counted then, and the
+send id its preview offers) until it is sent or the admin starts over, so the preview is a page that can be
+reloaded and gone back to. A send form carries a signed send id that is claimed before publishing, so a
+resubmitted or double-clicked form never sends twice. Every send is recorded in the send history, failures
+included, and noted on its claim for the page that follows it.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from webapp.actors import ADMIN_GROUP, Actor
 from webapp.cognito import cognito
-from webapp.dynamodb import DynamoUnavailable
+from webapp.dynamodb import DynamoUnavailable, now_iso
 from webapp.limits import limits
+from webapp.notifications.segments import segments
 from webapp.notifications.store import notification_store
 from webapp.sns import SnsError, mask, sns
 
@@ -37,6 +42,9 @@ class Draft:
     subject: str
     message: str
     audience_value: str = ""
+    count: int | None = None  # subscriptions it reaches, counted at its preview (None: not counted)
+    more: bool = False  # the count stopped at its bound
+    send_id: str = ""  # the single-use id its preview's send form carries
 
     @property
     def label(self) -> str:
@@ -72,6 +80,56 @@ def reach(draft: Draft) -> tuple[int, bool]:
     return count, True
 
 
+def keep_draft(actor: Actor, draft: Draft) -> Draft:
+    """Count whom a checked message reaches and keep it as the actor's draft, with a fresh send id: what its
+    preview shows, and sends."""
+    draft.count, draft.more = reach(draft)
+    draft.send_id = str(uuid.uuid4())
+    notification_store().save_draft(actor.sub, asdict(draft))
+    return draft
+
+
+def kept_draft(actor: Actor) -> Draft | None:
+    """The actor's draft, or None when there is none (never made, sent, discarded or expired)."""
+    found = notification_store().draft(actor.sub)
+    if found is None:
+        return None
+    text = {name: str(found.get(name, "")) for name in ("audience", "user_email", "subject", "message")}
+    count = int(found["count"]) if "count" in found else None
+    return Draft(
+        **text,
+        audience_value=str(found.get("audience_value", "")),
+        count=count,
+        more=bool(found.get("more", False)),
+        send_id=str(found.get("send_id", "")),
+    )
+
+
+def discard_draft(actor: Actor) -> bool:
+    """Start over: forget the actor's draft (False when there was none)."""
+    return notification_store().delete_draft(actor.sub)
+
+
+def renew_send_id(actor: Actor, draft: Draft, used: str) -> Draft:
+    """After a failed send, a fresh send id for its page to send it again with (the used one is claimed); the
+    kept draft gets it too when it was the one sent."""
+    kept = kept_draft(actor)
+    draft.send_id = str(uuid.uuid4())
+    if kept is not None and kept.send_id == used:
+        notification_store().save_draft(actor.sub, asdict(kept) | {"send_id": draft.send_id})
+    return draft
+
+
+def sent_this_month() -> int:
+    """Notifications sent since the first of this month (UTC): one counter item, kept at each send."""
+    return notification_store().sent_in_month(now_iso()[:7])
+
+
+def result_of(send_id: str) -> dict[str, Any] | None:
+    """What became of a send (its history entry; {} while unknown); None for a send form never used."""
+    return notification_store().send_result(send_id)
+
+
 def topic_subscriptions() -> list[dict[str, str]]:
     """The topic's subscriptions, bounded (an admin removing one needs its endpoint)."""
     found, token = [], None
@@ -92,9 +150,15 @@ class Delivery:
 
 
 def send(actor: Actor, send_id: str, draft: Draft) -> Delivery:
-    """Publish one message whose attributes select the audience, once per send form."""
+    """Publish one message whose attributes select the audience, once per send form; the draft it was previewed
+    from is done with then."""
     entry = {"actor_email": actor.email, "kind": "topic", "audience": draft.label, "subject": draft.subject}
-    return _deliver(send_id, entry, lambda: sns().publish(draft.subject, draft.message, draft.audience_value))
+    delivery = _deliver(send_id, entry, lambda: sns().publish(draft.subject, draft.message, draft.audience_value))
+    try:
+        notification_store().delete_draft(actor.sub, send_id)
+    except DynamoUnavailable:
+        log.warning("sent %s; the draft it came from could not be removed", send_id)
+    return delivery
 
 
 def send_sms(actor: Actor, send_id: str, phone: str, text: str) -> Delivery:
@@ -102,6 +166,7 @@ def send_sms(actor: Actor, send_id: str, phone: str, text: str) -> Delivery:
     costs the operator money)."""
     limits().hit("direct-sms-user", actor.sub)
     entry = {"actor_email": actor.email, "kind": "sms", "audience": mask(phone), "subject": text[:60]}
+    entry["length"] = segments(text).summary  # what it cost: the page after the send says
     return _deliver(send_id, entry, lambda: sns().send_sms(phone, text))
 
 
