@@ -203,6 +203,7 @@ def recorded_calls(package):
         preview = a.post(
             "/notifications/preview",
             data={"csrf_token": csrf(a), "audience": "admins", "subject": "Hi", "message": "All"},
+            follow_redirects=True,
         )
         fields = {
             n: hidden(preview.get_data(as_text=True), n)
