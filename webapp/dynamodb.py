@@ -111,17 +111,19 @@ def paged_query(
     start: dict | None = None,
     backward: bool = False,
     max_queries: int = 1,
+    ascending: bool = False,
 ) -> QueryPage:
-    """One page of a Query whose sort key orders items newest first.
+    """One page of a Query whose sort key orders items newest first (``ascending``: oldest first).
 
     Each Query reads at most ``size`` + 1 items. With a FilterExpression a page may come back short, so up
-    to ``max_queries`` Queries are made until it is full. ``backward`` walks from ``start`` towards newer
-    items (the "previous" link). ``key_of`` gives the ExclusiveStartKey that continues after an item.
+    to ``max_queries`` Queries are made until it is full. ``backward`` walks from ``start`` towards the
+    list's first items (the "previous" link). ``key_of`` gives the ExclusiveStartKey that continues after an
+    item.
     """
     collected: list[dict] = []
     key, queries, read = start, 0, 0
     while True:
-        page_params = params | {"Limit": size + 1, "ScanIndexForward": backward}
+        page_params = params | {"Limit": size + 1, "ScanIndexForward": backward != ascending}
         if key:
             page_params["ExclusiveStartKey"] = key
         answer = run(page_params)
@@ -137,7 +139,7 @@ def paged_query(
     stopped = not full and key is not None
     if backward:
         if not shown:  # nothing newer (any more): the newest page, rather than a cursor that skips `start`
-            return paged_query(run, params, size, key_of, max_queries=max_queries)
+            return paged_query(run, params, size, key_of, max_queries=max_queries, ascending=ascending)
         shown.reverse()
         return QueryPage(shown, key_of(shown[-1]), beyond, queries, read, stopped)
     return QueryPage(shown, beyond, key_of(shown[0]) if shown and start else None, queries, read, stopped)

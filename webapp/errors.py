@@ -47,6 +47,8 @@ def api_problem(status: int, detail: str = "", headers: dict | None = None):
 def render_error(error: HTTPException):
     """Render ``error`` in the layout with its status code (and keep headers such as Allow or Retry-After)."""
     code = error.code or 500
+    if code == 404 and (canonical := without_trailing_slash()):
+        return canonical
     if for_the_api():
         own = error.description if error.description != type(error).description else ""
         kept = {k: v for k, v in error.get_headers() if k in ("Allow", "Retry-After", "WWW-Authenticate")}
@@ -57,6 +59,26 @@ def render_error(error: HTTPException):
         # people, never str(exception), so nothing internal can reach the page this way.
         message = error.description
     return render_error_page(code, title, message, error)
+
+
+def without_trailing_slash():
+    """A page's address typed with a trailing slash (``/records/``) is not a 404: a 308 to the page's own address
+    (query string kept), when the address without it is a page that answers GET. Only a 404 of the routing
+    itself (a view's own 404, a missing record, stands), and never the API's (a script gets what it asked for)."""
+    from flask import current_app, redirect, request
+
+    path = request.path
+    if request.method not in ("GET", "HEAD") or not path.endswith("/") or request.routing_exception is None:
+        return None
+    if path == "/" or for_the_api():
+        return None
+    canonical = path.rstrip("/") or "/"
+    try:
+        current_app.create_url_adapter(request).match(canonical, method="GET")
+    except HTTPException:  # no such page either (or one that redirects elsewhere, or takes no GET)
+        return None
+    query = request.query_string.decode("latin-1")
+    return redirect(request.script_root + canonical + (f"?{query}" if query else ""), 308)
 
 
 def refused_form(error: HTTPException):

@@ -10,8 +10,11 @@ shard below N), never lowered; a cursor made under another N leads to the newest
 
 The composite cursor is ``{"shards": [position, ...]}``, a position per shard: the ExclusiveStartKey that goes
 on in the direction the cursor walks, or ``NEWEST`` / ``OLDEST`` for "before its newest item" / "past its oldest"
-(a shard not started yet, or one with nothing left). Eight realistic keys make a signed cursor of 630-850
-characters, well within ``paging.MAX_CURSOR_LENGTH`` (tests/unit/test_shards.py measures it).
+(a shard not started yet, or one with nothing left). An ``ascending`` walk (oldest first, or due soonest first)
+reads each shard the other way (``ScanIndexForward``) and merges by the smallest sort key; its positions mean
+the same along that walk: ``NEWEST`` is before a shard's first item in the walk's order, ``OLDEST`` past its
+last. Eight realistic keys make a signed cursor of 630-850 characters, well within
+``paging.MAX_CURSOR_LENGTH`` (tests/unit/test_shards.py measures it).
 """
 
 from __future__ import annotations
@@ -64,8 +67,10 @@ def merged_query(
     backward: bool = False,
     max_queries: int = 1,
     shards: int = SHARDS,
+    ascending: bool = False,
 ) -> QueryPage:
-    """One page, newest first, of the items of ``shards`` Queries (``params_of(n)`` for shard n), merged.
+    """One page, newest first (``ascending``: oldest first), of the items of ``shards`` Queries (``params_of(n)``
+    for shard n), merged.
 
     The same contract as ``dynamodb.paged_query``, with composite cursors: each Query reads at most ``size`` + 1
     items; every shard's first Query runs at once, in parallel (``run`` is called from a thread pool, in a
@@ -74,26 +79,32 @@ def merged_query(
     of Queries while it may still hold items newer than the next one to show, the page stops there,
     ``stopped``. ``key_of`` gives the ExclusiveStartKey after an item; ``sort_of`` its sort-key value (it is
     also given LastEvaluatedKeys, so it must read a key attribute). Items with equal sort keys in different
-    shards come in shard order. ``backward`` walks from ``start`` towards newer items (the "previous" link);
-    finding nothing there, it gives the newest page. A ``start`` that is no composite cursor of ``shards``
-    shards (a link from before a change of N) gives the newest page too.
+    shards come in shard order (reverse shard order when ``ascending``). ``backward`` walks from ``start``
+    towards newer items (the "previous" link); finding nothing there, it gives the newest page. A ``start`` that
+    is no composite cursor of ``shards`` shards (a link from before a change of N) gives the newest page too.
+    With ``ascending``, read "newest" as "first in the walk's order" throughout: the same contract, every
+    comparison turned round.
     """
     positions = _positions(start, shards)
+    first_page = lambda: merged_query(  # noqa: E731
+        run, params_of, size, key_of, sort_of, max_queries=max_queries, shards=shards, ascending=ascending
+    )
     if start is not None and positions is None:
-        return merged_query(run, params_of, size, key_of, sort_of, max_queries=max_queries, shards=shards)
+        return first_page()
     far, near = (NEWEST, OLDEST) if backward else (OLDEST, NEWEST)
     walks = [
         _Shard(number, position, more=position != far) for number, position in enumerate(positions or [near] * shards)
     ]
-    fetch = lambda batch: _fetch(run, params_of, size, backward, batch)  # noqa: E731
-    shown, stopped = _merge(walks, size, sort_of, backward, max_queries, fetch)
+    rising = backward != ascending  # whether this walk reads each shard in ascending key order
+    fetch = lambda batch: _fetch(run, params_of, size, rising, batch)  # noqa: E731
+    shown, stopped = _merge(walks, size, sort_of, rising, max_queries, fetch)
     queries = sum(walk.queries for walk in walks)
     read = sum(walk.read for walk in walks)
     beyond = [_beyond(walk, key_of, far) for walk in walks]
     behind = [_behind(walk, key_of, far) for walk in walks]
     if backward:
         if not shown:  # nothing newer (any more): the newest page, rather than a cursor that skips `start`
-            newest = merged_query(run, params_of, size, key_of, sort_of, max_queries=max_queries, shards=shards)
+            newest = first_page()
             newest.queries += queries
             newest.items_read += read
             return newest
@@ -121,25 +132,26 @@ def _composite(positions: list, end: str | None = None) -> dict | None:
 
 
 def _merge(
-    walks: list[_Shard], size: int, sort_of: Callable, backward: bool, max_queries: int, fetch: Callable
+    walks: list[_Shard], size: int, sort_of: Callable, rising: bool, max_queries: int, fetch: Callable
 ) -> tuple[list[dict], bool]:
     """The page's items in the walk's order, and whether it stopped for want of Queries.
 
-    The next item is the first of the shards' heads in the walk's order; it is shown once every other shard
-    either has a head of its own or has been read past it (or holds nothing more). Like ``paged_query``, the
-    walk goes on until the item after the page is known (or that there is none): it stopped when its Queries
-    ran out first, even with the page full.
+    ``rising``: the walk goes from smaller sort keys to larger ones (a backward walk of a newest-first list, or
+    a forward walk of an ascending one). The next item is the first of the shards' heads in the walk's order; it
+    is shown once every other shard either has a head of its own or has been read past it (or holds nothing
+    more). Like ``paged_query``, the walk goes on until the item after the page is known (or that there is
+    none): it stopped when its Queries ran out first, even with the page full.
     """
     fetch([walk for walk in walks if walk.more])
     shown: list[dict] = []
     order = lambda walk: (sort_of(walk.buffer[0]), -walk.number)  # noqa: E731
     while True:
         heads = [walk for walk in walks if walk.buffer]
-        first = (min if backward else max)(heads, key=order) if heads else None
+        first = (min if rising else max)(heads, key=order) if heads else None
         waiting = [walk for walk in walks if not walk.buffer and walk.more]
         if first is not None:
             mark = sort_of(first.buffer[0])
-            waiting = [walk for walk in waiting if not _read_past(sort_of(walk.last_key), mark, backward)]
+            waiting = [walk for walk in waiting if not _read_past(sort_of(walk.last_key), mark, rising)]
         if waiting:
             if any(walk.queries >= max_queries for walk in waiting):
                 return shown, True
@@ -153,16 +165,16 @@ def _merge(
     return shown, False
 
 
-def _read_past(last: str, mark: str, backward: bool) -> bool:
+def _read_past(last: str, mark: str, rising: bool) -> bool:
     """Whether a shard read up to ``last`` holds nothing more that comes before ``mark`` in the walk."""
-    return last > mark if backward else last < mark
+    return last > mark if rising else last < mark
 
 
-def _fetch(run: Callable, params_of: Callable, size: int, backward: bool, batch: list[_Shard]) -> None:
+def _fetch(run: Callable, params_of: Callable, size: int, rising: bool, batch: list[_Shard]) -> None:
     """One more Query of each shard in ``batch``, in parallel; the first failure is raised once all have ended."""
     queries = []
     for walk in batch:
-        params = params_of(walk.number) | {"Limit": size + 1, "ScanIndexForward": backward}
+        params = params_of(walk.number) | {"Limit": size + 1, "ScanIndexForward": rising}
         key = walk.last_key if walk.queries else walk.position
         if isinstance(key, dict):
             params["ExclusiveStartKey"] = key

@@ -129,8 +129,20 @@ def test_the_list_pages_with_a_cursor_and_filters(api_user):
     assert wrong.status_code == 400  # a cursor made for other parameters
 
 
+def test_the_list_takes_the_pages_orders_and_its_cursor_keeps_to_one(api_user):
+    for n, due in enumerate(["2027-03-05", "2027-03-01", None, "2027-03-03"]):
+        create(api_user, title=f"Item {n}", due=due)
+    titles = lambda answer: [r["title"] for r in answer.get_json()["items"]]  # noqa: E731
+    first = api_user.get("/api/v1/records?sort=due_asc&limit=2")
+    second = api_user.get(f"/api/v1/records?sort=due_asc&limit=2&cursor={first.get_json()['next_cursor']}")
+    assert titles(first) + titles(second) == ["Item 1", "Item 3", "Item 0", "Item 2"]  # no due date: last
+    assert titles(api_user.get("/api/v1/records?sort=updated_asc")) == ["Item 0", "Item 1", "Item 2", "Item 3"]
+    other_order = f"/api/v1/records?sort=due_desc&limit=2&cursor={first.get_json()['next_cursor']}"
+    assert api_user.get(other_order).status_code == 400  # a cursor made for another order
+
+
 @pytest.mark.parametrize(
-    "query", ["limit=0", "limit=101", "limit=x", "status=archived", "cursor=forged", "q=" + "x" * 101]
+    "query", ["limit=0", "limit=101", "limit=x", "status=archived", "cursor=forged", "q=" + "x" * 101, "sort=title"]
 )
 def test_bad_parameters_are_a_400_problem(api_user, query):
     answer = api_user.get(f"/api/v1/records?{query}")

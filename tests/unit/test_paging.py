@@ -12,11 +12,14 @@ from webapp.paging import (
     MAX_CURSOR_LENGTH,
     BadCursor,
     Cursor,
+    Span,
     cursor_from_request,
     decode,
     encode,
     fingerprint,
+    offset,
     page_links,
+    span,
     start,
 )
 
@@ -35,8 +38,8 @@ def app():
 
 
 class Page:
-    def __init__(self, previous_key=None, next_key=None):
-        self.previous_key, self.next_key = previous_key, next_key
+    def __init__(self, previous_key=None, next_key=None, shown=0):
+        self.previous_key, self.next_key, self.items = previous_key, next_key, [{}] * shown
 
 
 def test_a_fingerprint_is_short_and_stable():
@@ -184,3 +187,62 @@ def test_a_link_made_for_some_filters_does_not_serve_others(app):
     _, older = page_links("things.index", Page(None, KEY), FILTERS, status="open")
     with app.test_request_context(older.replace("status=open", "status=done")), pytest.raises(BadRequest):
         cursor_from_request(fingerprint("done", "alice@example.com"))
+
+
+def test_links_count_the_items_before_their_cursor(app):
+    newer, older = page_links("things.index", Page(KEY, KEY, shown=20), FILTERS, 40, status="open")
+    with app.test_request_context(newer):
+        assert cursor_from_request(FILTERS) == Cursor(key=KEY, backward=True, before=40)
+    with app.test_request_context(older):
+        assert cursor_from_request(FILTERS) == Cursor(key=KEY, backward=False, before=60)
+
+
+@pytest.mark.usefixtures("app")
+@pytest.mark.parametrize("before", [-1, True, "20", 2.5, None])
+def test_a_count_that_is_no_whole_number_counts_nothing(before):
+    token = URLSafeSerializer(SECRET, salt="list-cursor").dumps({"k": KEY, "b": False, "f": FILTERS, "n": before})
+    assert decode(token, FILTERS).before is None
+
+
+@pytest.mark.parametrize(
+    ("cursor", "page", "expected"),
+    [
+        (None, Page(None, KEY, shown=20), 0),  # the first page
+        (Cursor(KEY, False, 40), Page(KEY, KEY, shown=20), 40),  # forward: what the link counted
+        (Cursor(KEY, True, 40), Page(KEY, KEY, shown=20), 20),  # back: the page ends where the link was
+        (Cursor(KEY, True, 15), Page(KEY, KEY, shown=20), 0),  # records added since: never below the start
+        (Cursor(KEY, True, 40), Page(None, KEY, shown=20), 0),  # walked back to the start
+        (Cursor(KEY, False, None), Page(KEY, KEY, shown=20), None),  # a link made before links counted
+    ],
+)
+def test_a_pages_offset(cursor, page, expected):
+    assert offset(cursor, page) == expected
+
+
+def asked_for(total):
+    """A count that remembers it was asked (the counters are read only when needed)."""
+    asked = []
+    return asked, lambda: asked.append(1) or total
+
+
+@pytest.mark.parametrize(
+    ("start", "page", "total", "expected", "read"),
+    [
+        (0, Page(None, KEY, shown=20), 57, Span(1, 20, 57), True),
+        (40, Page(KEY, None, shown=17), 57, Span(41, 57, 57), False),  # the last page: what was shown
+        (40, Page(KEY, None, shown=17), 30, Span(41, 57, 57), False),  # a counter behind: never "41-57 of 30"
+        (20, Page(KEY, KEY, shown=20), 30, Span(21, 40, 40, more=True), True),  # behind, more to come
+        (20, Page(KEY, KEY, shown=20), 40, Span(21, 40, 40, more=True), True),
+        (0, Page(None, None, shown=3), 0, Span(1, 3, 3), False),  # one page: no counter needed
+        (0, Page(None, None), 5, None, False),  # an empty page says nothing
+        (None, Page(KEY, KEY, shown=20), 57, None, False),  # nor a page whose place is not known
+    ],
+)
+def test_where_a_page_sits_in_its_list(start, page, total, expected, read):
+    asked, count = asked_for(total)
+    assert span(start, page, count) == expected
+    assert bool(asked) == read
+
+
+def test_a_search_has_no_total():
+    assert span(20, Page(KEY, KEY, shown=20), None) == Span(21, 40, None)

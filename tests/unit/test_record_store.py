@@ -204,10 +204,81 @@ def test_dynamodb_throttling_becomes_records_unavailable_and_writes_nothing(stor
         store.get(new_id(), viewer=None)
 
 
+def due_records(store):
+    """Alice's records due on shuffled days (one with no due date), half done; Bob's one, due first of all."""
+    for n, day in enumerate([5, 2, 9, None, 1, 7]):
+        due = dt.date(2027, 3, day) if day else None
+        create(store, n=n, title=f"Due {day or 'never'}", due=due, status="done" if n % 2 else "open")
+    create(store, owner=BOB, n=50, title="Bob's", due=dt.date(2027, 1, 1), status="done")
+
+
+def every_page(store, query, size):
+    """Every page's titles from the first, following next_key; and walked back from the last, the same pages."""
+    pages = [store.page(query, size)]
+    while pages[-1].next_key:
+        pages.append(store.page(query, size, start=pages[-1].next_key))
+    back = [pages[-1]]
+    while back[-1].previous_key:
+        back.append(store.page(query, size, start=back[-1].previous_key, backward=True))
+    titles = [[record.title for record in page.records] for page in pages]
+    assert [[record.title for record in page.records] for page in reversed(back)] == titles
+    return titles, pages
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("due_asc", ["Due 1", "Due 2", "Due 5", "Due 7", "Due 9", "Due never"]),
+        ("due_desc", ["Due never", "Due 9", "Due 7", "Due 5", "Due 2", "Due 1"]),
+        ("updated_asc", ["Due 5", "Due 2", "Due 9", "Due never", "Due 1", "Due 7"]),
+        ("updated_desc", ["Due 7", "Due 1", "Due never", "Due 9", "Due 2", "Due 5"]),
+    ],
+)
+def test_each_order_is_one_query_a_page_read_from_its_index_both_ways(store, sort, order, monkeypatch):
+    due_records(store)
+    calls = []
+    original = store.client._make_api_call
+    monkeypatch.setattr(store.client, "_make_api_call", lambda op, p: calls.append(p) or original(op, p))
+    titles, pages = every_page(store, ListQuery(owner=ALICE["sub"], sort=sort), size=4)
+    assert titles == [order[:4], order[4:]] and all(page.queries == 1 for page in pages)
+    assert {params["IndexName"] for params in calls} == {"by_owner_due" if sort.startswith("due") else "by_owner"}
+    assert all(params["Limit"] == 5 for params in calls)
+    done = every_page(store, ListQuery(owner=ALICE["sub"], status="done", sort=sort), size=10)[0]
+    assert done == [[title for title in order if title in ("Due 2", "Due never", "Due 7")]]
+    assert calls[-1]["IndexName"] == ("by_owner_status_due" if sort.startswith("due") else "by_owner_status")
+
+
+def test_everyones_records_by_due_date_merge_the_shards_and_filter_a_status(store):
+    due_records(store)
+    titles, pages = every_page(store, ListQuery(owner=None, sort="due_asc"), size=3)
+    assert titles == [["Bob's", "Due 1", "Due 2"], ["Due 5", "Due 7", "Due 9"], ["Due never"]]
+    done, pages = every_page(store, ListQuery(owner=None, status="done", sort="due_desc"), size=2)
+    assert done == [["Due never", "Due 7"], ["Due 2", "Bob's"]] and not any(page.search_stopped for page in pages)
+
+
+def test_a_record_keeps_its_due_key_in_step_with_its_due_date(store):
+    def due_key(record_id):
+        item = store.client.get_item(TableName="webapp-records", Key={"record_id": {"S": record_id}})["Item"]
+        return item["due_key"]["S"]
+
+    record = create(store, due=None)
+    assert due_key(record.record_id) == f"9999-12-31#{record.record_id}"  # no due date: after every date
+    store.update(record, ALICE, values(due=dt.date(2027, 2, 3)), record.version)
+    assert due_key(record.record_id) == f"2027-02-03#{record.record_id}"
+
+
 def test_export_iterates_every_record_a_page_at_a_time(store):
     for n in range(5):
         create(store, n=n)
     assert len(list(store.iterate(ListQuery(owner=ALICE["sub"]), batch=2))) == 5
+
+
+def test_export_follows_the_lists_order(store):
+    due_records(store)
+    mine = [r.title for r in store.iterate(ListQuery(owner=ALICE["sub"], sort="due_asc"), batch=2)]
+    assert mine == ["Due 1", "Due 2", "Due 5", "Due 7", "Due 9", "Due never"]
+    everyone = [r.title for r in store.iterate(ListQuery(owner=None, status="done", sort="due_asc"), batch=2)]
+    assert everyone == ["Bob's", "Due 2", "Due 7", "Due never"]
 
 
 def test_a_transaction_cancelled_by_a_conflicting_one_is_retried(store, monkeypatch):

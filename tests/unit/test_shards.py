@@ -44,7 +44,7 @@ def fill(dynamodb, table, shards: list[int], seed: int = 0, keep=lambda position
     return sorted((item["updated_key"]["S"] for item in items if item["keep"]["BOOL"]), reverse=True)
 
 
-def walk(dynamodb, table, size, start=None, backward=False, keep_only=False, max_queries=1, run=None):
+def walk(dynamodb, table, size, start=None, backward=False, keep_only=False, max_queries=1, run=None, ascending=False):
     """One merged page of ``by_all``, as the records store would ask for it."""
 
     def params_of(shard):
@@ -68,6 +68,7 @@ def walk(dynamodb, table, size, start=None, backward=False, keep_only=False, max
         start=start,
         backward=backward,
         max_queries=max_queries,
+        ascending=ascending,
     )
 
 
@@ -129,6 +130,45 @@ def test_walking_back_from_the_oldest_page_gives_the_same_pages(dynamodb, table,
     assert [sort_keys(page) for page in reversed(back)] == [sort_keys(page) for page in pages]
     for page, after in itertools.pairwise(reversed(back)):
         assert sort_keys(walk(dynamodb, table, size, start=page.next_key)) == sort_keys(after)
+
+
+@CASES
+def test_an_ascending_walk_is_the_sorted_list_oldest_first_and_walks_back_to_the_same_pages(
+    dynamodb, table, shards, size
+):
+    truth = fill(dynamodb, table, shards, seed=len(shards))[::-1]
+    pages = forward_pages(dynamodb, table, size, ascending=True)
+    assert [sort_keys(page) for page in pages] == chunks(truth, size)
+    back = [pages[-1]]
+    while back[-1].previous_key:
+        back.append(walk(dynamodb, table, size, start=back[-1].previous_key, backward=True, ascending=True))
+        assert len(back) < 100, "the walk back does not end"
+    assert [sort_keys(page) for page in reversed(back)] == [sort_keys(page) for page in pages]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_an_ascending_filtered_walk_fills_its_pages_and_walking_back_past_the_start_gives_the_first(
+    dynamodb, table, seed
+):
+    truth = fill_filtered(dynamodb, table, seed)[::-1]
+    pages = forward_pages(dynamodb, table, 3, keep_only=True, max_queries=50, ascending=True)
+    assert [sort_keys(page) for page in pages] == chunks(truth, 3)
+    start = {"shards": [NEWEST] * SHARDS}
+    first = walk(dynamodb, table, 3, start=start, backward=True, keep_only=True, max_queries=50, ascending=True)
+    assert sort_keys(first) == truth[:3] and first.previous_key is None
+
+
+def test_each_shard_is_read_upwards_walking_an_ascending_list_forward_and_downwards_walking_it_back(
+    dynamodb, table, spy
+):
+    fill(dynamodb, table, [n % SHARDS for n in range(40)])
+    queries = spy(dynamodb)
+    first = walk(dynamodb, table, 5, ascending=True)
+    second = walk(dynamodb, table, 5, start=first.next_key, ascending=True)
+    assert {params["ScanIndexForward"] for _, params in queries} == {True}
+    queries.clear()
+    walk(dynamodb, table, 5, start=second.previous_key, backward=True, ascending=True)
+    assert {params["ScanIndexForward"] for _, params in queries} == {False}
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -8,6 +8,7 @@ from typing import Any
 
 from webapp.api.problems import KINDS, TITLES, TYPE_BASE
 from webapp.records import schema
+from webapp.records.model import DEFAULT_SORT, SORTS
 
 JSON, PROBLEM = "application/json", "application/problem+json"
 NOT_BLANK = r"\S"  # what the form's DataRequired asks of a required text, once stripped
@@ -177,6 +178,12 @@ def operations(scope_prefix: str) -> dict[str, Any]:
     status = {"name": "status", "in": "query", "schema": {"type": "string", "enum": [v for v, _ in schema.STATUSES]}}
     search = {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100}}
     owner = {"name": "owner", "in": "query", "description": "An owner's email (admins).", "schema": {"type": "string"}}
+    sort = {
+        "name": "sort",
+        "in": "query",
+        "description": "; ".join(f"{key}: {words}" for key, words in SORTS.items()),
+        "schema": {"type": "string", "enum": list(SORTS), "default": DEFAULT_SORT},
+    }
     key = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 255}}
     body = {"required": True, "content": {JSON: _ref("NewRecord")}}
     patch = {"required": True, "content": {JSON: _ref("RecordChanges")}}
@@ -185,8 +192,8 @@ def operations(scope_prefix: str) -> dict[str, Any]:
         "/me": {"get": {"operationId": "me", "summary": "Who the token acts as", "security": read,
                         "responses": _ok("200", "Caller", "The caller") | _problems()}},
         "/records": {
-            "get": {"operationId": "listRecords", "summary": "A page of records, newest-updated first",
-                    "security": read, "parameters": [status, search, owner, LIMIT, CURSOR],
+            "get": {"operationId": "listRecords", "summary": "A page of records, newest-updated first or as sorted",
+                    "security": read, "parameters": [status, search, owner, sort, LIMIT, CURSOR],
                     "responses": _ok("200", "RecordPage", "A page") | _problems("invalid-parameter", "forbidden")},
             "post": {"operationId": "createRecord", "summary": "Create a record", "security": write,
                      "parameters": [key], "requestBody": body,

@@ -21,7 +21,7 @@ from webapp.api.identity import READ, WRITE, require
 from webapp.api.problems import Problem
 from webapp.auth.guards import public
 from webapp.records import schema
-from webapp.records.model import AlreadyCreated, Record, RecordNotFound, VersionConflict
+from webapp.records.model import SORTS, AlreadyCreated, Record, RecordNotFound, VersionConflict
 from webapp.services import records
 
 IDEMPOTENCY = uuid.UUID("8f5d6a2e-3c1b-4e0f-9a7d-2b6c4d1e0f93")  # namespace of ids made from Idempotency-Key
@@ -74,11 +74,12 @@ def me() -> Response:
 @bp.get("/v1/records")
 @public
 def list_records() -> Response:
-    """A page of records (newest-updated first) with the list page's filters; ``next`` continues it."""
+    """A page of records with the list page's filters and orders (newest-updated first unless ``sort`` says);
+    ``next_cursor`` continues it."""
     caller = require(READ)
-    status, search, owner = _filters(caller.actor.is_admin)
+    status, search, owner, sort = _filters(caller.actor.is_admin)
     size = _whole("limit", default=20, allowed=PAGE_SIZES)
-    query = records.list_query(caller.actor, status, search, owner)
+    query = records.list_query(caller.actor, status, search, owner, sort)
     filters = paging.fingerprint("api", query, size)
     cursor = _cursor(filters)
     page = records.page(query, size, *paging.start(cursor))
@@ -161,7 +162,7 @@ def record_history(record_id: uuid.UUID) -> Response:
 # Reading the request
 
 
-def _filters(admin: bool) -> tuple[str | None, str, str]:
+def _filters(admin: bool) -> tuple[str | None, str, str, str]:
     status = request.args.get("status", "")
     if status and status not in dict(schema.STATUSES):
         raise Problem("invalid-parameter", f"Unknown status. One of: {', '.join(dict(schema.STATUSES))}.")
@@ -171,7 +172,10 @@ def _filters(admin: bool) -> tuple[str | None, str, str]:
     owner = request.args.get("owner", "").strip().lower()
     if owner and not admin:
         raise Problem("forbidden", "Only an admin may list another owner's records.")
-    return status or None, search, owner
+    sort = request.args.get("sort", "")
+    if sort and sort not in SORTS:
+        raise Problem("invalid-parameter", f"Unknown sort. One of: {', '.join(SORTS)}.")
+    return status or None, search, owner, sort
 
 
 def _whole(name: str, default: int, allowed: range) -> int:

@@ -11,6 +11,16 @@ from webapp.dynamodb import DynamoUnavailable, from_item, to_item
 from webapp.records import schema
 from webapp.shards import shard_of
 
+# The list's orders: each is one index read one way (ScanIndexForward), never a sort in memory. A record with no
+# due date sorts as due on NO_DUE: last when the soonest come first.
+SORTS = {
+    "updated_desc": "Last updated, newest first",
+    "updated_asc": "Last updated, oldest first",
+    "due_asc": "Due date, soonest first",
+    "due_desc": "Due date, latest first",
+}
+DEFAULT_SORT = "updated_desc"
+NO_DUE = "9999-12-31"
 RECENT_HISTORY = 5  # newest history entries kept in the record item itself: its page needs no second read
 RECENT_TEXT = 200  # characters of a changed value kept in such an entry (the full history has them all)
 
@@ -68,21 +78,53 @@ class Record:
 
 @dataclass(frozen=True)
 class ListQuery:
-    """What a list page shows: whose records (None: everyone's), which status, which words in the title."""
+    """What a list page shows: whose records (None: everyone's), which status, which words in the title, in
+    which order (a key of SORTS)."""
 
     owner: str | None
     status: str | None = None
     search: str = ""
+    sort: str = DEFAULT_SORT
 
     def index(self) -> tuple[str, str, str]:
-        """(index name, partition attribute, partition value) of the index designed for these filters."""
+        """(index name, partition attribute, partition value) of the index designed for these filters.
+
+        By due date: an owner's records with or without a status have their own index; everyone's are ``by_due``,
+        whose status filter is a FilterExpression (``status_filter``): README, Table design, says why."""
+        due = "_due" if self.by_due else ""
         if self.owner and self.status:
-            return "by_owner_status", "owner_status", f"{self.owner}#{self.status}"
+            return f"by_owner_status{due}", "owner_status", f"{self.owner}#{self.status}"
         if self.owner:
-            return "by_owner", "owner", self.owner
+            return f"by_owner{due}", "owner", self.owner
+        if self.by_due:
+            return "by_due", "kind", "record#"
         if self.status:
             return "by_status", "status_shard", f"{self.status}#"
         return "by_all", "kind", "record#"
+
+    @property
+    def by_due(self) -> bool:
+        return self.sort.startswith("due")
+
+    @property
+    def sort_key(self) -> str:
+        """The index's sort key: ``due_key`` (``<due or NO_DUE>#<id>``) or ``updated_key``."""
+        return "due_key" if self.by_due else "updated_key"
+
+    @property
+    def ascending(self) -> bool:
+        """Whether the list reads its index in ascending key order (oldest first, due soonest first)."""
+        return self.sort.endswith("_asc")
+
+    @property
+    def status_filter(self) -> str | None:
+        """A status the index does not key on, so a FilterExpression keeps it (everyone's records by due date)."""
+        return self.status if self.by_due and not self.owner else None
+
+    @property
+    def filtered(self) -> bool:
+        """Whether a FilterExpression may leave a page short (so the walk may take more than one Query)."""
+        return bool(self.search or self.status_filter)
 
     @property
     def sharded(self) -> bool:
@@ -172,6 +214,7 @@ def record_item(record: Record) -> dict[str, Any]:
         "created_at": record.created_at,
         "updated_at": record.updated_at,
         "updated_key": f"{record.updated_at}#{record.record_id}",
+        "due_key": f"{record.values.get('due') or NO_DUE}#{record.record_id}",
         "owner_status": f"{record.owner}#{status}",
         # The admin-wide indexes, written by every user, spread over shards (webapp/shards.py)
         "status_shard": f"{status}#{shard}",
@@ -186,7 +229,7 @@ def record_item(record: Record) -> dict[str, Any]:
 def start_key(item: dict[str, Any], query: ListQuery) -> dict[str, Any]:
     """ExclusiveStartKey for continuing ``query`` after ``item``: the table key plus the index key."""
     _, partition, _ = query.index()
-    return {name: item[name] for name in ("record_id", partition, "updated_key")}
+    return {name: item[name] for name in ("record_id", partition, query.sort_key)}
 
 
 def tombstone(record: Record, actor: dict[str, str], at: str) -> dict[str, Any]:

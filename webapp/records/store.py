@@ -103,56 +103,55 @@ class RecordStore:
         return found
 
     def page(self, query: ListQuery, size: int, start: dict | None = None, backward: bool = False) -> Page:
-        """One page, newest first: one Query (a title search may need several, at most MAX_SEARCH_QUERIES).
+        """One page in ``query``'s order: one Query (a filtered one may need several, at most MAX_SEARCH_QUERIES).
 
-        ``backward`` walks from ``start`` towards newer records (the "previous" link). An admin-wide page is one
-        Query per shard, in parallel, merged newest first.
+        ``backward`` walks from ``start`` towards the list's first records (the "previous" link). An admin-wide
+        page is one Query per shard, in parallel, merged.
         """
         run = lambda params: self._call("query", **params)  # noqa: E731
-        bound = MAX_SEARCH_QUERIES if query.search else 1
+        bound = MAX_SEARCH_QUERIES if query.filtered else 1
         key_of = lambda item: start_key(item, query)  # noqa: E731
         if query.sharded:
+            params_of = lambda shard: self._query_params(query, shard)  # noqa: E731
+            sort_of = lambda item: item[query.sort_key]["S"]  # noqa: E731
             found = merged_query(
-                run,
-                lambda shard: self._query_params(query, shard),
-                size,
-                key_of,
-                lambda item: item["updated_key"]["S"],
-                start,
-                backward,
-                bound,
+                run, params_of, size, key_of, sort_of, start, backward, bound, ascending=query.ascending
             )
         else:
-            found = paged_query(run, self._query_params(query), size, key_of, start, backward, bound)
+            params = self._query_params(query)
+            found = paged_query(run, params, size, key_of, start, backward, bound, ascending=query.ascending)
         records = [record_from_item(item) for item in found.items]
         return Page(records, found.next_key, found.previous_key, found.queries, found.items_read, found.stopped)
 
     def _query_params(self, query: ListQuery, shard: int | None = None) -> dict[str, Any]:
         """The Query on the index designed for ``query``'s filters (of one shard of a sharded one; a title
-        search adds a filter)."""
+        search, or a status the index is not keyed on, adds a filter)."""
         index, partition, value = query.index()
         value += "" if shard is None else str(shard)
+        names, values = {"#p": partition}, {":p": {"S": value}}
+        kept = {"#t": ("title_search", query.search.casefold(), "contains(#t, :t)")} if query.search else {}
+        kept |= {"#s": ("status", query.status_filter, "#s = :s")} if query.status_filter else {}
+        for name, (attribute, wanted, _) in kept.items():
+            names[name], values[name.replace("#", ":")] = attribute, {"S": wanted}
         params: dict[str, Any] = {
             "TableName": self.records_table,
             "IndexName": index,
             "KeyConditionExpression": "#p = :p",
-            "ExpressionAttributeNames": {"#p": partition},
-            "ExpressionAttributeValues": {":p": {"S": value}},
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
         }
-        if query.search:
-            params["FilterExpression"] = "contains(#t, :t)"
-            params["ExpressionAttributeNames"]["#t"] = "title_search"
-            params["ExpressionAttributeValues"][":t"] = {"S": query.search.casefold()}
+        if kept:
+            params["FilterExpression"] = " AND ".join(condition for _, _, condition in kept.values())
         return params
 
     def iterate(self, query: ListQuery, batch: int = 100) -> Iterator[Record]:
-        """Every record matching ``query``, newest first, a page at a time (for streaming exports)."""
+        """Every record matching ``query``, in its order, a page at a time (for streaming exports)."""
         if query.sharded:
             yield from self._iterate_merged(query, batch)
             return
         key = None
         while True:
-            params = self._query_params(query) | {"Limit": batch, "ScanIndexForward": False}
+            params = self._query_params(query) | {"Limit": batch, "ScanIndexForward": query.ascending}
             answer = self._call("query", **(params | ({"ExclusiveStartKey": key} if key else {})))
             for item in answer["Items"]:
                 yield record_from_item(item)

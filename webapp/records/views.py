@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
@@ -17,13 +17,22 @@ from werkzeug.wrappers import Response
 from webapp import paging
 from webapp.auth.guards import admin_required
 from webapp.records import bp, exports, forms, schema
-from webapp.records.model import AlreadyCreated, ListQuery, Record, RecordNotFound, RecordsUnavailable, VersionConflict
+from webapp.records.model import (
+    SORTS,
+    AlreadyCreated,
+    ListQuery,
+    Record,
+    RecordNotFound,
+    RecordsUnavailable,
+    VersionConflict,
+)
 from webapp.services import records
 
 MAX_SEARCH_LENGTH = 100
 HISTORY_PAGE_SIZE = 20
 DELETED_PAGE_SIZE = 25
 PAGE_SIZES = range(5, 101)
+SIZE_CHOICES = (10, 20, 50, 100)  # what the picker offers (with the default, RECORDS_PAGE_SIZE); ?size= takes any
 BUSY = "The service is busy right now, so nothing was saved. Your input is still here: please try again."
 
 
@@ -36,16 +45,19 @@ def load(record_id: uuid.UUID) -> Record:
 
 
 def list_query() -> tuple[ListQuery, dict[str, str]]:
-    """The list filters from the query string, checked: unknown values are a 400, not a surprise."""
+    """The list filters and order from the query string, checked: unknown values are a 400, not a surprise."""
     status = request.args.get("status", "")
     if status and status not in dict(schema.STATUSES):
         abort(400, description="Unknown status. Choose one from the list.")
     search = " ".join(request.args.get("q", "").split())
     if len(search) > MAX_SEARCH_LENGTH:
         abort(400, description=f"Search for at most {MAX_SEARCH_LENGTH} characters.")
+    sort = request.args.get("sort", "")
+    if sort and sort not in SORTS:
+        abort(400, description="Unknown order. Choose one from the list.")
     owner_email = request.args.get("owner", "").strip().lower() if current_user.is_admin else ""
-    shown = {"status": status, "q": search, "owner": owner_email}
-    return records.list_query(current_user.actor, status, search, owner_email), shown
+    shown = {"status": status, "q": search, "owner": owner_email, "sort": sort}
+    return records.list_query(current_user.actor, status, search, owner_email, sort), shown
 
 
 def page_size() -> int:
@@ -60,25 +72,45 @@ def page_size() -> int:
 
 @bp.get("")
 def index() -> str:
-    """The list: newest-updated first, filtered, one Query per page."""
+    """The list in the chosen order, filtered, one Query per page, saying where the page sits ("21-40 of 57")."""
     query, shown = list_query()
     size = page_size()
     filters = paging.fingerprint(query, size)
     cursor = paging.cursor_from_request(filters)
     page = records.page(query, size, *paging.start(cursor))
-    extra = {"size": size} if request.args.get("size") else {}
-    previous_url, next_url = paging.page_links(".index", page, filters, **shown, **extra)
+    offset = paging.offset(cursor, page)
+    shown_size = {"size": size} if request.args.get("size") else {}
+    previous_url, next_url = paging.page_links(".index", page, filters, offset, **shown, **shown_size)
     return render_template(
         "records/index.html",
         page=page,
         shown=shown,
+        span=records.span(query, page, offset),
+        order=SORTS[query.sort],
+        controls=_list_controls(size, query.sort),
         fields=[field for field in schema.FIELDS if field.in_list],
-        statuses=schema.STATUSES,
         next_url=next_url,
         previous_url=previous_url,
         backward=bool(cursor and cursor.backward),
         export_url=url_for(".export", **{k: v for k, v in shown.items() if v}),
     )
+
+
+def _list_controls(size: int, sort: str) -> dict[str, Any]:
+    """The choices the list's form offers: statuses, orders and page sizes, with the ones in use."""
+    sizes = sorted({*SIZE_CHOICES, current_app.config["RECORDS_PAGE_SIZE"], size})
+    return {"statuses": schema.STATUSES, "sorts": SORTS, "sort": sort, "sizes": sizes, "size": size}
+
+
+@bp.get("/owners")
+@admin_required
+def owners() -> Response:
+    """The admin's owner picker: the verified emails that start with what was typed, as JSON (a GET that changes
+    nothing; admins only, like the owner filter it fills)."""
+    prefix = request.args.get("q", "").strip().lower()
+    if len(prefix) > MAX_SEARCH_LENGTH:
+        abort(400, description=f"Search for at most {MAX_SEARCH_LENGTH} characters.")
+    return jsonify(emails=records.owners_like(prefix))
 
 
 @bp.get("/export.csv")

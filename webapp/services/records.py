@@ -12,14 +12,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from webapp import paging
 from webapp.actors import Actor
 from webapp.dynamodb import QueryPage
 from webapp.records import schema
-from webapp.records.model import RECENT_HISTORY, ListQuery, Page, Record, RecordNotFound, VersionConflict
+from webapp.records.model import (
+    DEFAULT_SORT,
+    RECENT_HISTORY,
+    ListQuery,
+    Page,
+    Record,
+    RecordNotFound,
+    VersionConflict,
+)
 from webapp.records.stats import stats_store
 from webapp.records.store import record_store
 
 NOBODY = "nobody"  # an owner filter for an email no user has: matches no record
+OWNER_SUGGESTIONS = 8  # emails the admin's owner picker offers at most (one Cognito ListUsers of that Limit)
 
 
 def viewer(actor: Actor) -> str | None:
@@ -37,19 +47,48 @@ def owner_by_email(email: str) -> str | None:
     return user["sub"] if user else NOBODY
 
 
-def list_query(actor: Actor, status: str | None, search: str, owner_email: str = "") -> ListQuery:
-    """The list's filters for this actor: a user's own records; an admin's, optionally one owner's."""
+def owners_like(prefix: str) -> list[str]:
+    """The admin's owner picker: up to OWNER_SUGGESTIONS verified emails that start with ``prefix`` (one
+    filtered Cognito ListUsers; none for an empty prefix). Only a verified email names an owner
+    (``owner_by_email``), so only those are offered."""
+    if not prefix:
+        return []
+    from webapp.cognito import cognito
+
+    users, _ = cognito().list_users(prefix, limit=OWNER_SUGGESTIONS)
+    return sorted(user.email for user in users if user.attributes.get("email_verified") == "true")
+
+
+def list_query(
+    actor: Actor, status: str | None, search: str, owner_email: str = "", sort: str = DEFAULT_SORT
+) -> ListQuery:
+    """The list's filters and order for this actor: a user's own records; an admin's, optionally one owner's."""
     owner = owner_by_email(owner_email) if actor.is_admin else actor.sub
-    return ListQuery(owner=owner, status=status or None, search=search)
+    return ListQuery(owner=owner, status=status or None, search=search, sort=sort or DEFAULT_SORT)
 
 
 def page(query: ListQuery, size: int, start: dict | None = None, backward: bool = False) -> Page:
-    """One list page: one Query on the index designed for the filters."""
+    """One list page: one Query on the index designed for the filters and the order."""
     return record_store().page(query, size, start, backward)
 
 
+def count(query: ListQuery) -> int:
+    """How many records the list holds without its search, from the dashboard counters (one GetItem for an
+    owner, one BatchGetItem for everyone): they follow the records stream, so they may be seconds behind."""
+    if query.owner == NOBODY:
+        return 0
+    counts = stats_store().counts(query.owner)
+    return counts.get(query.status, 0) if query.status else sum(counts.values())
+
+
+def span(query: ListQuery, page: Page, offset: int | None) -> paging.Span | None:
+    """Where a list page sits ("21-40 of 57"): the counters are read only for a page that is not the last; a
+    search has no total (nothing counts the matches)."""
+    return paging.span(offset, page, None if query.search else lambda: count(query))
+
+
 def export(query: ListQuery) -> Iterator[Record]:
-    """Every record the filters select, newest first, a page at a time."""
+    """Every record the filters select, in the list's order, a page at a time."""
     return record_store().iterate(query)
 
 
