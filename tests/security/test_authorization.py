@@ -73,7 +73,6 @@ RULES = {
     "records.delete": OWNER,
     "records.deleted": ADMIN_ONLY,
     "records.owners": ADMIN_ONLY,  # the owner picker's emails (JSON): as admin-only as the owner filter it fills
-    "records.owners": ADMIN_ONLY,  # the owner picker's emails (JSON): as admin-only as the owner filter it fills
     "records.restore": ADMIN_ONLY,
     "inbox.index": SIGNED_IN,  # the user's own messages: their partition, everyone's, their groups'
     "inbox.read": SIGNED_IN,  # a message of another user's partition is a 404 (tests/functional/test_inbox.py)
