@@ -4,6 +4,7 @@ Changes are built from the items the records store really writes (record_item, t
 carries them; the stats table is the provisioned one under mock_aws.
 """
 
+import datetime as dt
 import itertools
 import random
 
@@ -12,7 +13,7 @@ import pytest
 from webapp.dynamodb import from_item
 from webapp.records.changes import Change, State, state_of
 from webapp.records.model import Record, record_item, tombstone
-from webapp.records.stats import CHUNK, StatsStore, StatsUnavailable
+from webapp.records.stats import CHUNK, StatsStore, StatsUnavailable, recent_weeks, week_of
 
 ALICE, BOB = "alice-sub", "bob-sub"
 ZERO = {"open": 0, "in_progress": 0, "done": 0}
@@ -217,3 +218,132 @@ def test_states_order_a_records_life():
     restored = state_of(image("r", ALICE, 3, "open"))
     assert State().position < created.position < deleted.position < restored.position
     assert created.counted == f"{ALICE}#open" and deleted.counted == "" and not deleted.live
+
+
+# The dashboard's trend: records created and completed per week, counted with the same ledger
+
+
+MONDAY = "2026-11-23T09:00:00+00:00"  # ISO week 2026-W48
+NEXT_WEEK = "2026-11-30T09:00:00+00:00"  # 2026-W49
+WEEKS = ["2026-W47", "2026-W48", "2026-W49"]
+
+
+class DatedLife(Life):
+    """A record's life whose saves carry real times (the week a change counts in is read from them)."""
+
+    def __init__(self, record_id, owner, created=MONDAY):
+        super().__init__(record_id, owner)
+        self.created = created
+
+    def save(self, status, at=None):
+        self.version += 1
+        values = {"title": "T", "status": status}
+        record = Record(self.record_id, self.owner, "", self.version, self.created, at or self.created, values)
+        new = from_item(record_item(record))
+        self.changes.append(change(self.record_id, self.item, new))
+        self.item = new
+        return self
+
+
+def weekly(stats, owner):
+    return {
+        week: (created, completed)
+        for week, created, completed in stats.overview(owner, WEEKS).weeks
+        if created or completed
+    }
+
+
+def test_created_and_completed_count_in_the_week_each_happened_for_the_owner_and_everyone(stats):
+    stats.count(DatedLife("r1", ALICE).create().save("in_progress").save("done", at=NEXT_WEEK).changes)
+    stats.count(DatedLife("r2", BOB).create("done").changes)  # created done: created and completed at once
+    assert weekly(stats, ALICE) == {"2026-W48": (1, 0), "2026-W49": (0, 1)}
+    assert weekly(stats, BOB) == {"2026-W48": (1, 1)}
+    assert weekly(stats, None) == {"2026-W48": (2, 1), "2026-W49": (0, 1)}
+    overview = stats.overview(ALICE, WEEKS)
+    assert overview.counts == ZERO | {"done": 1} and [week for week, *_ in overview.weeks] == WEEKS
+
+
+def test_the_weeks_are_counted_once_however_batches_are_replayed_or_overtaken(stats):
+    life = DatedLife("r1", ALICE).create()
+    first = list(life.changes)
+    life.save("done", at=NEXT_WEEK)
+    everything = list(life.changes)
+    for batch in (first, everything, everything, first, everything[1:]):
+        stats.count(batch)
+    assert weekly(stats, ALICE) == weekly(stats, None) == {"2026-W48": (1, 0), "2026-W49": (0, 1)}
+
+
+def test_a_record_created_and_deleted_in_one_batch_was_still_created_once(stats):
+    life = DatedLife("r1", ALICE).create().delete()
+    stats.count(life.changes)
+    stats.count(life.changes)
+    assert weekly(stats, ALICE) == {"2026-W48": (1, 0)} and stats.counts(ALICE) == ZERO
+
+
+def test_completing_again_counts_again_and_restoring_a_done_record_does_not(stats):
+    life = DatedLife("r1", ALICE).create("done")
+    stats.count(life.changes)
+    for step in (lambda: life.save("open"), lambda: life.save("done"), life.delete, lambda: life.restore("done")):
+        life.changes.clear()
+        step()
+        stats.count(life.changes)
+    assert weekly(stats, ALICE) == {"2026-W48": (1, 2)}  # created done, reopened, done again; the restore: no
+
+
+def test_random_batching_with_replays_counts_each_creation_once_and_replays_change_nothing(stats):
+    rng = random.Random(11)
+    times = [MONDAY, NEXT_WEEK]
+    lives = [DatedLife(f"r{n}", rng.choice([ALICE, BOB]), rng.choice(times)).create() for n in range(15)]
+    for _ in range(40):
+        life = rng.choice(lives)
+        if "owner" in life.item:
+            life.delete() if rng.random() < 0.2 else life.save(rng.choice(["open", "done"]), at=rng.choice(times))
+        else:
+            life.restore("open")
+    stream = sorted((c for life in lives for c in life.changes), key=lambda c: int(c.sequence))
+    batches, position = [], 0
+    while position < len(stream):
+        size = rng.randint(1, 8)
+        batches.append(stream[position : position + size])
+        position += size
+    for batch in batches:
+        stats.count(batch)
+    once = weekly(stats, None)
+    for batch in rng.sample(batches, len(batches)):  # every batch delivered again, in any order
+        stats.count(batch)
+    assert weekly(stats, None) == once
+    created = {week: sum(life.created[:10] in days for life in lives) for week, days in WEEK_DAYS.items()}
+    assert {week: counts[0] for week, counts in once.items()} == {w: n for w, n in created.items() if n}
+    assert weekly(stats, ALICE).keys() | weekly(stats, BOB).keys() == once.keys()
+
+
+WEEK_DAYS = {"2026-W48": {"2026-11-23"}, "2026-W49": {"2026-11-30"}}
+
+
+def test_a_batch_of_many_owners_and_weeks_is_split_under_dynamodbs_100_actions(stats):
+    lives = [DatedLife(f"r{n}", f"owner-{n}", MONDAY).create("done") for n in range(CHUNK)]
+    sizes = []
+    stats.client.meta.events.register(
+        "provide-client-params.dynamodb.TransactWriteItems",
+        lambda params, **_: sizes.append(len(params["TransactItems"])),
+    )
+    stats.count([c for life in lives for c in life.changes])
+    assert len(sizes) == 2 and max(sizes) <= 100  # 40 ledgers + 40 owners + 40 owner weeks + 2 would be 122
+    assert weekly(stats, None) == {"2026-W48": (CHUNK, CHUNK)} and weekly(stats, "owner-7") == {"2026-W48": (1, 1)}
+
+
+def test_the_overview_is_one_batch_get_and_a_weeks_counters_expire_a_year_after_it(stats):
+    stats.count(DatedLife("r1", ALICE).create().changes)
+    calls = []
+    stats.client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    stats.overview(None, recent_weeks(dt.date(2026, 11, 26)))
+    stats.overview(ALICE, recent_weeks(dt.date(2026, 11, 26)))
+    assert calls == ["BatchGetItem", "BatchGetItem"]
+    item = stats.client.get_item(TableName="webapp-stats", Key={"pk": {"S": f"owner#{ALICE}#week#2026-W48"}})["Item"]
+    expires = dt.datetime.fromtimestamp(int(item["expires_at"]["N"]), dt.UTC).date()
+    assert expires == dt.date(2026, 11, 29) + dt.timedelta(days=371)
+
+
+def test_recent_weeks_are_iso_weeks_oldest_first():
+    assert recent_weeks(dt.date(2026, 1, 1), 3) == ["2025-W51", "2025-W52", "2026-W01"]
+    assert week_of("2027-01-03T23:59:59+00:00") == "2026-W53" and week_of("t") == ""
