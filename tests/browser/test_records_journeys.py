@@ -230,3 +230,58 @@ def test_the_dashboard_counts_the_records_and_is_accessible(page, stack):
     expect(page.get_by_role("img", name=re.compile("Bar chart of records by status"))).to_be_visible()
     assert_accessible(page)
     assert page.problems == []
+
+
+def span_once_counted(page, url, text):
+    """The list at ``url`` once the counters have caught up with the records just written (the local stack's
+    events function reads the stream every quarter of a second), saying ``text``."""
+    for _ in range(40):
+        page.goto(url)
+        if page.get_by_test_id("records-span").inner_text() == text:
+            break
+        page.wait_for_timeout(250)
+    expect(page.get_by_test_id("records-span")).to_have_text(text)
+
+
+def test_sort_and_page_through_records_then_an_admin_picks_their_owner_with_the_keyboard(page, second_page, stack):
+    email, sub = signed_in_user(page, stack, prefix="sorting")
+    add_records(stack, sub, email, 13)  # Record n is due n days after 1 January 2027, and updated after n - 1
+    span_once_counted(page, "/records?size=5", "1\N{EN DASH}5 of 13")  # a page after it: the counter read
+    page.get_by_label("Order").select_option(label="Due date, latest first")
+    page.get_by_label("Per page").select_option("10")
+    page.get_by_role("button", name="Filter").click()
+    assert titles(page) == [f"Record {n:02d}" for n in range(12, 2, -1)]
+    expect(page.get_by_test_id("records-span")).to_have_text("1\N{EN DASH}10 of 13")
+    assert_accessible(page)
+    page.get_by_role("link", name="Next →").click()
+    assert titles(page) == ["Record 02", "Record 01", "Record 00"]
+    expect(page.get_by_test_id("records-span")).to_have_text("11\N{EN DASH}13 of 13")
+    expect(page.get_by_label("Per page")).to_have_value("10")  # the picker keeps what the pages keep
+    expect(page.get_by_label("Order")).to_have_value("due_desc")
+    page.get_by_role("link", name="← Previous").click()
+    expect(page.get_by_test_id("records-span")).to_have_text("1\N{EN DASH}10 of 13")
+    page.get_by_label("Order").select_option(label="Last updated, oldest first")
+    page.get_by_label("Status").select_option(label="Open")
+    page.get_by_role("button", name="Filter").click()
+    assert titles(page) == [f"Record {n:02d}" for n in range(0, 13, 3)]  # one in three is open
+    expect(page.get_by_test_id("records-span")).to_have_text("1\N{EN DASH}5 of 5")
+    assert page.problems == []
+
+    second_page.goto("/records")
+    sign_in(second_page, "admin@example.com", "Admin-Passw0rd")
+    owner = second_page.get_by_role("combobox", name="Owner's email")
+    owner.press_sequentially(email[: len("sorting-") + 4], delay=30)
+    option = second_page.get_by_role("option", name=email)
+    expect(option).to_be_visible()
+    expect(owner).to_have_attribute("aria-expanded", "true")
+    assert_accessible(second_page)  # with the suggestions open
+    owner.press("ArrowDown")
+    expect(option).to_have_attribute("aria-selected", "true")
+    owner.press("Enter")  # takes the suggestion
+    expect(owner).to_have_value(email)
+    expect(owner).to_have_attribute("aria-expanded", "false")
+    owner.press("Enter")  # sends the form
+    expect(second_page).to_have_url(re.compile(r"owner=sorting-"))
+    assert len(titles(second_page)) == 13
+    expect(second_page.get_by_test_id("records-span")).to_have_text("1\N{EN DASH}13 of 13")
+    assert second_page.problems == []
