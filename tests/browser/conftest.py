@@ -50,10 +50,11 @@ def browser():
         chromium.close()
 
 
-def new_page(browser, stack):
-    """A page in a fresh context (no cookies) that records console errors and failed requests."""
+def new_page(browser, stack, **options):
+    """A page in a fresh context (no cookies) that records console errors and failed requests; ``options`` go
+    to the context (a viewport, a colour scheme, a time zone...)."""
     # reduced motion: Bootstrap then skips its transitions, so axe never measures a button mid-fade
-    context = browser.new_context(base_url=stack.app_url, reduced_motion="reduce")
+    context = browser.new_context(base_url=stack.app_url, reduced_motion="reduce", **options)
     context.set_default_timeout(10_000)
     page = context.new_page()
     problems = PageProblems()
@@ -97,6 +98,12 @@ def sign_in(page, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/auth/" not in url and "localhost" not in url)
+
+
+def confirm(page, action: str, confirm_with: str | None = None) -> None:
+    """Click a button that asks first (templates/_forms.html's ask_first), then the dialog's own button."""
+    page.get_by_role("button", name=action, exact=True).click()
+    page.get_by_role("dialog").get_by_role("button", name=confirm_with or action, exact=True).click()
 
 
 AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"

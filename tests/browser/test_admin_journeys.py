@@ -5,7 +5,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, confirm, sign_in
 
 ADMIN, ADMIN_PASSWORD = "admin@example.com", "Admin-Passw0rd"
 PASSWORD = "Admin-Journey-Passw0rd"
@@ -30,7 +30,7 @@ def test_invite_a_user_who_signs_in_with_the_temporary_password_and_sets_a_new_o
     assert_accessible(page)
     page.get_by_label("Email").fill("not an email")
     page.get_by_role("button", name="Send invitation").click()
-    expect(page.get_by_role("alert")).to_have_text("Enter a valid email address.")
+    expect(page.get_by_test_id("error-summary").get_by_role("link")).to_have_text("Enter a valid email address.")
     page.get_by_label("Email").fill(email)
     page.get_by_role("button", name="Send invitation").click()
     expect(page.get_by_test_id("user-status")).to_have_text("Must change password")
@@ -62,13 +62,13 @@ def test_promote_then_demote_a_user(page, second_page, stack):
     expect(second_page.get_by_role("link", name="Users")).to_have_count(0)
     as_admin(page)
     open_user(page, email)
-    page.get_by_role("button", name="Make admin").click()
+    confirm(page, "Make admin")
     expect(page.get_by_test_id("user-groups")).to_have_text("admin")
     expect(page.get_by_test_id("admin-actions")).to_contain_text("promote")
     assert_accessible(page)
     second_page.reload()  # their session ended; the hosted login signs them straight back in, now an admin
     expect(second_page.get_by_role("link", name="Users")).to_be_visible()
-    page.get_by_role("button", name="Remove from admin").click()
+    confirm(page, "Remove from admin")
     expect(page.get_by_test_id("user-groups")).to_have_text("None")
     second_page.reload()  # a demotion also revokes their tokens: their hosted session no longer signs them in
     expect(second_page.get_by_role("alert")).to_contain_text("sign in again with your password")
@@ -88,7 +88,7 @@ def test_disable_a_signed_in_user_and_they_are_thrown_out_on_their_next_click(pa
     expect(second_page.get_by_test_id("signed-in-as")).to_contain_text(email)
     as_admin(page)
     open_user(page, email)
-    page.get_by_role("button", name="Disable").click()
+    confirm(page, "Disable", "Disable account")
     expect(page.get_by_test_id("user-enabled")).to_have_text("No")
     second_page.get_by_role("link", name="Records").click()
     expect(second_page.get_by_label("Password")).to_be_visible()  # back at the hosted login, signed out
@@ -103,9 +103,13 @@ def test_an_admin_cannot_disable_themselves_and_the_audit_log_shows_it(page, sta
     open_user(page, ADMIN)
     for refused in ("Disable", "Remove from admin"):  # not offered on one's own account...
         expect(page.get_by_role("button", name=refused)).to_have_count(0)
-    expect(page.get_by_role("link", name="Delete", exact=True)).to_have_count(0)
+    expect(page.get_by_role("button", name="Delete", exact=True)).to_have_count(0)
     token = page.locator('input[name="csrf_token"]').first.get_attribute("value")
-    action = page.locator('form[action$="/sign-out"]').get_attribute("action").replace("/sign-out", "/disable")
+    action = (
+        page.locator('form[method="post"][action$="/sign-out"]')
+        .get_attribute("action")
+        .replace("/sign-out", "/disable")
+    )
     answer = page.request.post(action, form={"csrf_token": token})  # ...and refused when sent all the same
     assert "You cannot do that to your own account" in answer.text()
     page.get_by_role("link", name="Audit log").click()
@@ -120,8 +124,9 @@ def test_the_delete_confirmation_is_accessible_and_deletes(page, stack):
     stack.create_user(email, PASSWORD)
     as_admin(page)
     open_user(page, email)
-    page.get_by_role("link", name="Delete", exact=True).click()
-    expect(page.get_by_role("heading", name=f"Delete {email}?")).to_be_visible()
+    page.get_by_role("button", name="Delete", exact=True).click()
+    dialog = page.get_by_role("dialog", name=f"Delete {email}?")
+    expect(dialog).to_be_visible()
     assert_accessible(page)
-    page.get_by_role("button", name="Delete account").click()
+    dialog.get_by_role("button", name="Delete account").click()
     expect(page.get_by_role("alert")).to_contain_text(re.compile(f"Deleted {re.escape(email)}"))

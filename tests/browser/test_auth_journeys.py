@@ -7,7 +7,7 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, confirm, sign_in
 
 PASSWORD = "Journey-Passw0rd"
 
@@ -146,7 +146,7 @@ def test_sign_out_everywhere_signs_out_the_other_device_on_its_next_click(page, 
         device.goto("/account")
         sign_in(device, email, PASSWORD)
     time.sleep(1.1)  # sign-in times have a one-second resolution
-    page.get_by_role("button", name="Sign out everywhere").click()
+    confirm(page, "Sign out everywhere")
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
     # The other device's hosted-login cookie is still alive, as Cognito's would be after GlobalSignOut:
     # the app refuses that password-less sign-in and asks for the password.

@@ -61,7 +61,9 @@ def test_bad_input_is_explained_next_to_the_field_and_nothing_typed_is_lost(page
     page.goto("/records/new")
     fill_record(page, "", amount="12.3456", notes="Keep this note")
     page.get_by_role("button", name="Create record").click()
-    expect(page.locator("#form-errors")).to_contain_text("Please correct the 2 fields")
+    summary = page.get_by_test_id("error-summary")  # focused, each problem a link to its field
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link")).to_have_text(["Title is required.", "Use at most 2 decimal places."])
     expect(page.locator("#title-error")).to_have_text("Title is required.")
     expect(page.locator("#amount-error")).to_have_text("Use at most 2 decimal places.")
     expect(page.get_by_label("Notes")).to_have_value("Keep this note")

@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 
 NAVBAR_BLUE = "rgb(10, 88, 202)"  # static/css/app.css on top of Bootstrap
 
@@ -23,14 +23,20 @@ def test_the_home_page_passes_the_accessibility_check(page):
     assert_accessible(page)
 
 
-def test_the_navigation_collapses_behind_a_working_toggle_on_a_phone(page):
-    page.set_viewport_size({"width": 375, "height": 740})
+def test_on_a_phone_sign_in_is_in_view_and_once_signed_in_the_navigation_collapses_behind_a_toggle(page):
+    page.set_viewport_size({"width": 390, "height": 740})
     page.goto("/")
+    expect(page.get_by_role("button", name="Toggle navigation")).to_have_count(0)  # no menu to open first
+    for name in ("Sign in", "Sign up"):
+        expect(page.get_by_role("link", name=name)).to_be_in_viewport()
+    page.get_by_role("link", name="Sign in").click()
+    sign_in(page, "user@example.com", "User-Passw0rd")
     toggle = page.get_by_role("button", name="Toggle navigation")
-    assert toggle.is_visible()
+    expect(page.get_by_role("link", name="Records")).to_be_hidden()
     toggle.click()
     expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bshow\b"))
     expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("link", name="Records")).to_be_visible()
     assert page.problems == []
 
 

@@ -47,6 +47,7 @@ RULES = {
     "api.record_history": API_TOKEN,
     "main.index": PUBLIC,  # the landing page, or the dashboard of whoever is signed in
     "main.healthz": PUBLIC,
+    "main.status": PUBLIC,  # the footer's "Service status": for people who cannot sign in too
     "main.favicon": PUBLIC,
     "auth.login": PUBLIC,
     "auth.signup": PUBLIC,
@@ -63,6 +64,7 @@ RULES = {
     "mfa.remove": SIGNED_IN,
     "mfa.required": SIGNED_IN,
     "account.record_events": SIGNED_IN,
+    "account.confirm_sign_out_everywhere": SIGNED_IN,
     "account.sign_out_everywhere": SIGNED_IN,
     "records.index": SIGNED_IN,  # a user's own records; everyone's for an admin
     "records.export": SIGNED_IN,
@@ -80,7 +82,7 @@ RULES = {
     "admin.users": ADMIN_ONLY,
     "admin.user": ADMIN_ONLY,
     "admin.invite": ADMIN_ONLY,
-    "admin.confirm_delete": ADMIN_ONLY,
+    "admin.confirm": ADMIN_ONLY,
     "admin.act": ADMIN_ONLY,
     "admin.audit": ADMIN_ONLY,
     "clients.index": ADMIN_ONLY,

@@ -115,6 +115,12 @@ def record_events() -> Response:
     return redirect(url_for("account.index"))
 
 
+@bp.get("/sign-out-everywhere")
+def confirm_sign_out_everywhere() -> str:
+    """Ask first: the page the account page's button opens without JavaScript (with it, a dialog asks)."""
+    return render_template("account/sign_out_everywhere.html")
+
+
 @bp.post("/sign-out-everywhere")
 def sign_out_everywhere() -> Response:
     """Global sign-out at Cognito (every refresh token), then every app session of this user, this one too."""

@@ -25,6 +25,7 @@ from webapp.services import users as user_service
 USERNAME = re.compile(r"^[\w.@+-]{1,128}$")
 PAGE_SIZE = 25
 MAX_FILTER_LENGTH = 100
+NOT_NOW = "“{}” does not apply to this account as it is now."
 
 
 @bp.before_request
@@ -98,10 +99,19 @@ def invite() -> Any:
     return redirect(url_for(".user", username=created.username))
 
 
-@bp.route("/users/<username>/delete", methods=["GET"])
-def confirm_delete(username: str) -> str:
-    """Deleting an account cannot be undone: ask first."""
-    return render_template("admin/delete.html", user=load(username))
+@bp.get("/users/<username>/<name>")
+def confirm(username: str, name: str) -> Any:
+    """Ask before an action: the page the user page's buttons open without JavaScript (with it, a dialog asks).
+    An action the user page would not offer (on one's own account, say) is not asked about, but explained."""
+    action = user_service.ACTIONS.get(name)
+    if action is None:
+        abort(404)
+    shown = load(username)
+    if not action.offered(shown, current_user.sub):
+        reason = user_service.guardrail(current_user.actor, action, shown) or NOT_NOW.format(action.label)
+        flash(reason, "info")
+        return redirect(url_for(".user", username=username))
+    return render_template("admin/confirm.html", user=shown, name=name)
 
 
 @bp.post("/users/<username>/<name>")

@@ -1,4 +1,6 @@
-"""The landing page (the dashboard once signed in), the health check and the favicon."""
+"""The landing page (the dashboard once signed in), the health check, the service status page and the favicon."""
+
+import datetime as dt
 
 from flask import current_app, jsonify, render_template, send_from_directory
 from flask_login import current_user
@@ -21,11 +23,23 @@ def index() -> str:
     )
 
 
+def health() -> dict[str, str]:
+    """What the app knows of its own health: that it answers. Nothing here calls AWS, so checking stays cheap."""
+    return {"status": "ok"}
+
+
 @bp.get("/healthz")
 @public
 def healthz():
-    """Liveness for load balancers and the local stack: answers without touching AWS, so it stays cheap."""
-    return jsonify(status="ok")
+    """Liveness for load balancers and the local stack, as JSON for machines."""
+    return jsonify(health())
+
+
+@bp.get("/status")
+@public
+def status() -> str:
+    """The footer's "Service status": what /healthz knows, in words, for people (signed in or not)."""
+    return render_template("main/status.html", health=health(), checked_at=dt.datetime.now(dt.UTC))
 
 
 @bp.get("/favicon.ico")
