@@ -58,7 +58,10 @@ deploy: $(PY_STAMP) $(NODE_STAMP)
 doctor: $(PY_STAMP)
 	$(PY) -m webapp.doctor --stage $(STAGE) --region $(REGION)
 
-remove: $(NODE_STAMP)
+# Says first what the stage keeps (its retained tables and user pool) and what goes with it, and asks for the
+# stage's name (webapp/teardown.py); CONFIRM=1 answers for you.
+remove: $(PY_STAMP) $(NODE_STAMP)
+	$(PY) -m webapp.teardown --stage $(STAGE) --region $(REGION) $(if $(CONFIRM),--yes)
 	SLS_TELEMETRY_DISABLED=1 $(SLS) remove --stage $(STAGE) --region $(REGION)
 
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot run here).

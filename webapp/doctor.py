@@ -3,15 +3,19 @@
 It reads the stage's CloudFormation stack and its function's configuration, then looks at every resource
 the app relies on: the tables, the topic, the user pool, its app client's callback and sign-out URLs, the
 hosted-login domain, the admin group (and whether anyone is in it), the secret key's SSM parameter, and
-whether SMS is still in the sandbox. It changes nothing. Exit status 1 when something needs fixing.
+whether SMS is still in the sandbox; and at how the stage is run: its alarms (each there as the stack made it,
+notifying the operations topic, none in ALARM) and who gets them, its failures and dead-letter queues (empty),
+X-Ray tracing (each function and the API's stage) and, where the stack keeps data, deletion protection on each
+table and the user pool. It changes nothing. Exit status 1 when something needs fixing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 EXPECTED_INDEXES = {
@@ -19,8 +23,22 @@ EXPECTED_INDEXES = {
     "RECORDS_TABLE": {"by_owner", "by_owner_status", "by_status", "by_all"},
     "AUDIT_TABLE": {"by_owner", "by_time", "deleted"},
     "NOTIFICATIONS_TABLE": set(),
+    "STATS_TABLE": set(),
+    "INBOX_TABLE": set(),
 }
 MIN_SECRET_LENGTH = 32
+OPERATING = "README, Operating it"
+# What each queue holds, and what to do about it (README, Operating it, has the commands).
+QUEUES = {
+    "EventsFailuresQueue": (
+        "stream batches the events function gave up on (counters and notices missed)",
+        "Replay them while the stream still has the changes (24 hours), then delete the messages",
+    ),
+    "InboxDeadLetterQueue": (
+        "notices SNS could not deliver to the inbox function (missing from people's inboxes)",
+        "Hand them to the inbox function again (it stores each once), then delete the messages",
+    ),
+}
 
 
 @dataclass
@@ -35,11 +53,33 @@ class Finding:
         return f"[{mark}] {self.message}" + (f"\n       -> {self.fix}" if self.fix else "")
 
 
+@dataclass
+class Stack:
+    """What the checks know of the stage's stack: its outputs, its resources and the template it was made from."""
+
+    name: str
+    status: str
+    outputs: dict[str, str]
+    resources: dict[str, dict] = field(default_factory=dict)  # logical id -> the stack's resource summary
+    template: dict = field(default_factory=dict)
+
+    def of_type(self, kind: str) -> dict[str, str]:
+        """The physical id of each resource of type ``kind``, by logical id."""
+        return {
+            logical: resource.get("PhysicalResourceId", "")
+            for logical, resource in self.resources.items()
+            if resource["ResourceType"] == kind
+        }
+
+    def retained(self, logical_id: str) -> bool:
+        """Whether the stack keeps the resource when it is removed (the template's DeletionPolicy)."""
+        return self.template.get("Resources", {}).get(logical_id, {}).get("DeletionPolicy") == "Retain"
+
+
 def check_stage(session: Any, stack_name: str) -> list[Finding]:
     """Every finding about the stage deployed as ``stack_name``."""
-    cloudformation = session.client("cloudformation")
     try:
-        stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+        stack = read_stack(session, stack_name)
     except Exception as error:
         return [
             Finding(
@@ -50,20 +90,32 @@ def check_stage(session: Any, stack_name: str) -> list[Finding]:
         ]
     findings = [
         Finding(
-            stack["StackStatus"].endswith("_COMPLETE") and "ROLLBACK" not in stack["StackStatus"],
-            f"Stack {stack_name} is {stack['StackStatus']}.",
-            ""
-            if stack["StackStatus"].endswith("_COMPLETE")
-            else "Look at the stack's events in the CloudFormation console.",
+            stack.status.endswith("_COMPLETE") and "ROLLBACK" not in stack.status,
+            f"Stack {stack_name} is {stack.status}.",
+            "" if stack.status.endswith("_COMPLETE") else "Look at the stack's events in the CloudFormation console.",
         )
     ]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    function = cloudformation.describe_stack_resource(StackName=stack_name, LogicalResourceId="WebLambdaFunction")
-    name = function["StackResourceDetail"]["PhysicalResourceId"]
+    name = stack.of_type("AWS::Lambda::Function")["WebLambdaFunction"]
     env = session.client("lambda").get_function_configuration(FunctionName=name)["Environment"]["Variables"]
     for check in CHECKS:
-        findings.extend(check(session, env, outputs))
+        findings.extend(check(session, env, stack))
     return findings
+
+
+def read_stack(session: Any, stack_name: str) -> Stack:
+    """The stack's status, outputs, resources and template (an AWS error when there is no such stack)."""
+    cloudformation = session.client("cloudformation")
+    described = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    stack = Stack(
+        stack_name,
+        described["StackStatus"],
+        {output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])},
+    )
+    for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name):
+        stack.resources.update({r["LogicalResourceId"]: r for r in page["StackResourceSummaries"]})
+    body = cloudformation.get_template(StackName=stack_name)["TemplateBody"]
+    stack.template = json.loads(body) if isinstance(body, str) else body
+    return stack
 
 
 def _reason(error: Exception) -> str:
@@ -71,7 +123,7 @@ def _reason(error: Exception) -> str:
     return response["Error"].get("Message", response["Error"]["Code"]) if response else str(error)
 
 
-def _tables(session: Any, env: dict, outputs: dict) -> Iterator[Finding]:
+def _tables(session: Any, env: dict, stack: Stack) -> Iterator[Finding]:
     dynamodb = session.client("dynamodb")
     for setting, indexes in EXPECTED_INDEXES.items():
         table = env.get(setting, "")
@@ -89,7 +141,7 @@ def _tables(session: Any, env: dict, outputs: dict) -> Iterator[Finding]:
         )
 
 
-def _topic(session: Any, env: dict, outputs: dict) -> Iterator[Finding]:
+def _topic(session: Any, env: dict, stack: Stack) -> Iterator[Finding]:
     try:
         session.client("sns").get_topic_attributes(TopicArn=env.get("SNS_TOPIC_ARN", ""))
         yield Finding(True, f"SNS topic {env['SNS_TOPIC_ARN']} exists.")
@@ -97,7 +149,7 @@ def _topic(session: Any, env: dict, outputs: dict) -> Iterator[Finding]:
         yield Finding(False, f"The SNS topic cannot be read: {_reason(error)}.", "Redeploy the stage.")
 
 
-def _sign_in(session: Any, env: dict, outputs: dict) -> Iterator[Finding]:
+def _sign_in(session: Any, env: dict, stack: Stack) -> Iterator[Finding]:
     cognito = session.client("cognito-idp")
     pool_id, client_id = env.get("COGNITO_USER_POOL_ID", ""), env.get("COGNITO_CLIENT_ID", "")
     try:
@@ -105,7 +157,7 @@ def _sign_in(session: Any, env: dict, outputs: dict) -> Iterator[Finding]:
     except Exception as error:
         yield Finding(False, f"The user pool's app client cannot be read: {_reason(error)}.", "Redeploy the stage.")
         return
-    app_url = outputs.get("AppUrl", "")
+    app_url = stack.outputs.get("AppUrl", "")
     callback, sign_out = f"{app_url}auth/callback", app_url
     yield _registered(
         "Callback URL",
@@ -157,7 +209,7 @@ def _registered(what: str, url: str, registered: list[str], fix: str) -> Finding
     )
 
 
-def _secret(session: Any, env: dict, outputs: dict) -> Iterator[Finding]:
+def _secret(session: Any, env: dict, stack: Stack) -> Iterator[Finding]:
     name = env.get("SECRET_KEY_PARAMETER", "")
     try:
         value = session.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
@@ -176,7 +228,7 @@ def _secret(session: Any, env: dict, outputs: dict) -> Iterator[Finding]:
     )
 
 
-def _sms(session: Any, env: dict, outputs: dict) -> Iterator[Finding]:
+def _sms(session: Any, env: dict, stack: Stack) -> Iterator[Finding]:
     try:
         in_sandbox = session.client("sns").get_sms_sandbox_account_status()["IsInSandbox"]
     except Exception as error:
@@ -190,7 +242,159 @@ def _sms(session: Any, env: dict, outputs: dict) -> Iterator[Finding]:
     )
 
 
-CHECKS: list[Callable[[Any, dict, dict], Iterator[Finding]]] = [_tables, _topic, _sign_in, _secret, _sms]
+def _alarms(session: Any, env: dict, stack: Stack) -> Iterator[Finding]:
+    names = stack.of_type("AWS::CloudWatch::Alarm")
+    if not names:
+        yield Finding(False, "The stage has no alarms.", "Deploy it with this version (make deploy).")
+        return
+    topic = stack.of_type("AWS::SNS::Topic").get("OperationsTopic", "")
+    cloudwatch = session.client("cloudwatch")
+    described = {}
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=list(names.values())):
+        described.update({alarm["AlarmName"]: alarm for alarm in page["MetricAlarms"]})
+    problems = 0
+    for logical, name in sorted(names.items()):
+        alarm = described.get(name)
+        if alarm is None:
+            problems += 1
+            yield Finding(
+                False,
+                f"Alarm {name} ({logical}) is in the stack but not in CloudWatch: deleted by hand?",
+                "CloudFormation does not notice it: make it again (aws cloudwatch put-metric-alarm with the "
+                f"properties of {logical} in .serverless/cloudformation-template-update-stack.json).",
+            )
+        elif topic not in alarm.get("AlarmActions", []):
+            problems += 1
+            yield Finding(False, f"Alarm {name} does not notify the operations topic.", "Redeploy the stage.")
+        elif alarm["StateValue"] == "ALARM":
+            problems += 1
+            yield Finding(
+                False,
+                f"Alarm {name} is in ALARM since {alarm['StateUpdatedTimestamp']:%Y-%m-%d %H:%M} UTC: "
+                f"{alarm.get('StateReason', '')}",
+                f"{alarm.get('AlarmDescription', '')} ({OPERATING})",
+            )
+    if not problems:
+        yield Finding(True, f"All {len(names)} alarms are there, notify the operations topic, and none is in ALARM.")
+    yield from _alarm_recipients(session, topic)
+
+
+def _alarm_recipients(session: Any, topic: str) -> Iterator[Finding]:
+    try:
+        subscriptions = session.client("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    except Exception as error:
+        yield Finding(False, f"The operations topic cannot be read: {_reason(error)}.", "Redeploy the stage.")
+        return
+    confirmed = [s["Endpoint"] for s in subscriptions if s["SubscriptionArn"].startswith("arn:")]
+    pending = [s["Endpoint"] for s in subscriptions if not s["SubscriptionArn"].startswith("arn:")]
+    if pending:
+        yield Finding(
+            False,
+            f"{', '.join(pending)} has not confirmed the alarms' subscription yet.",
+            "Follow the link in the email from AWS Notifications (or deploy again to have it sent again).",
+            warning=True,
+        )
+    yield Finding(
+        bool(confirmed),
+        f"The alarms go to {', '.join(confirmed)}." if confirmed else "The alarms reach nobody yet.",
+        "" if confirmed else f'Deploy with --param="opsEmail=you@example.com" or subscribe to {topic} ({OPERATING}).',
+        warning=not confirmed,
+    )
+
+
+def _queues(session: Any, env: dict, stack: Stack) -> Iterator[Finding]:
+    sqs = session.client("sqs")
+    for logical, url in sorted(stack.of_type("AWS::SQS::Queue").items()):
+        what, fix = QUEUES.get(logical, ("messages the stage could not process", "Read them"))
+        try:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            )["Attributes"]
+        except Exception as error:
+            yield Finding(False, f"Queue {logical} cannot be read: {_reason(error)}.", "Redeploy the stage.")
+            continue
+        count = sum(int(value) for value in attributes.values())
+        yield Finding(
+            count == 0,
+            f"Queue {logical} is empty." if not count else f"Queue {logical} holds {count} message(s): {what}.",
+            "" if not count else f"{fix}: {OPERATING}, {logical} ({url}).",
+        )
+
+
+def _tracing(session: Any, env: dict, stack: Stack) -> Iterator[Finding]:
+    untraced = []
+    lambda_ = session.client("lambda")
+    for name in sorted(stack.of_type("AWS::Lambda::Function").values()):
+        mode = lambda_.get_function_configuration(FunctionName=name).get("TracingConfig", {}).get("Mode")
+        if mode != "Active":
+            untraced.append(f"{name} ({mode or 'no tracing'})")
+    api = stack.of_type("AWS::ApiGateway::RestApi").get("ApiGatewayRestApi")
+    stage = stack.of_type("AWS::ApiGateway::Stage").get("ApiGatewayStage")
+    if (
+        api
+        and stage
+        and not session.client("apigateway").get_stage(restApiId=api, stageName=stage).get("tracingEnabled")
+    ):
+        untraced.append(f"the API's stage {stage}")
+    yield Finding(
+        not untraced,
+        "X-Ray tracing is active on every function and the API's stage."
+        if not untraced
+        else f"X-Ray tracing is off on {', '.join(untraced)}.",
+        "" if not untraced else "Redeploy the stage (serverless.yml: provider.tracing).",
+    )
+
+
+def _deletion_protection(session: Any, env: dict, stack: Stack) -> Iterator[Finding]:
+    data = {**stack.of_type("AWS::DynamoDB::Table"), **stack.of_type("AWS::Cognito::UserPool")}
+    kept = sorted(logical for logical in data if stack.retained(logical))
+    if not kept:
+        yield Finding(
+            False,
+            "This stage keeps no data: removing it deletes its tables and user pool (retainData: false).",
+            warning=True,
+        )
+        return
+    unprotected = []
+    dynamodb = session.client("dynamodb")
+    for logical, name in sorted(stack.of_type("AWS::DynamoDB::Table").items()):
+        if logical in kept and not dynamodb.describe_table(TableName=name)["Table"].get("DeletionProtectionEnabled"):
+            unprotected.append(
+                Finding(
+                    False,
+                    f"Deletion protection is off on table {name} ({logical}), which the stage keeps.",
+                    f"aws dynamodb update-table --table-name {name} --deletion-protection-enabled",
+                )
+            )
+    cognito = session.client("cognito-idp")
+    for logical, pool in sorted(stack.of_type("AWS::Cognito::UserPool").items()):
+        if logical in kept and cognito.describe_user_pool(UserPoolId=pool)["UserPool"].get("DeletionProtection") != (
+            "ACTIVE"
+        ):
+            unprotected.append(
+                Finding(
+                    False,
+                    f"Deletion protection is off on user pool {pool}, which the stage keeps.",
+                    "Activate it in the Cognito console (the pool's Settings), not with update-user-pool: that "
+                    "call resets every setting it is not given.",
+                )
+            )
+    yield from unprotected or [
+        Finding(True, f"Deletion protection is on for the {len(kept)} resources the stage keeps ({', '.join(kept)}).")
+    ]
+
+
+CHECKS: list[Callable[[Any, dict, Stack], Iterator[Finding]]] = [
+    _tables,
+    _topic,
+    _sign_in,
+    _secret,
+    _sms,
+    _alarms,
+    _queues,
+    _tracing,
+    _deletion_protection,
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 from moto.cloudformation import parsing
 
-from tests.deploy import cloudwatch_models, cognito_models
+from tests.deploy import cognito_models, operations_models
 
 ARTIFACTS = "deployment-artifacts"
 
@@ -43,8 +43,10 @@ class Deployed:
 
 def deploy(session: Any, package: Any, stack_name: str = "webapp-dev") -> Deployed:
     """Create the stack from the generated template (the zip is uploaded where its Code points)."""
-    cognito_models.register()  # moto's cache of handlers, cleared: it then sees these and cloudwatch_models'
-    assert parsing.get_model_map()["AWS::CloudWatch::Alarm"] is cloudwatch_models.MetricAlarm
+    cognito_models.register()  # moto's cache of handlers, cleared: it then sees these and operations_models'
+    handlers = parsing.get_model_map()
+    assert handlers["AWS::CloudWatch::Alarm"] is operations_models.MetricAlarm
+    assert handlers["AWS::Lambda::Function"] is operations_models.TracedFunction
     template = package.template
     code = template["Resources"]["WebLambdaFunction"]["Properties"]["Code"]
     s3 = session.client("s3")
