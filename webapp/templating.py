@@ -8,6 +8,8 @@ from typing import Any
 from flask import Flask
 from markupsafe import Markup
 
+from webapp import wording
+
 
 def as_utc(value: Any) -> dt.datetime | None:
     """A moment as an aware UTC datetime, from what the app stores: an ISO 8601 string (DynamoDB items), a
@@ -41,8 +43,11 @@ def when(value: Any) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    """Register the filters and the context every template sees."""
+    """Register the filters and the context every template sees; actions are named in words by one module."""
     app.add_template_filter(when)
+    app.add_template_filter(wording.sentence, "sentence")  # an audit entry as a sentence: entry | sentence(viewer)
+    app.add_template_filter(wording.outcome, "outcome_words")
+    app.add_template_filter(wording.label, "action_label")  # "Updated", "Password reset"
 
     @app.context_processor
     def inject_app_name() -> dict[str, Any]:

@@ -64,7 +64,7 @@ def test_promote_then_demote_a_user(page, second_page, stack):
     open_user(page, email)
     confirm(page, "Make admin")
     expect(page.get_by_test_id("user-groups")).to_have_text("admin")
-    expect(page.get_by_test_id("admin-actions")).to_contain_text("promote")
+    expect(page.get_by_test_id("admin-actions")).to_contain_text(f"You made {email} an admin")
     assert_accessible(page)
     second_page.reload()  # their session ended; the hosted login signs them straight back in, now an admin
     expect(second_page.get_by_role("link", name="Users")).to_be_visible()

@@ -180,7 +180,7 @@ def test_a_create_is_audited_with_who_which_client_and_its_scopes(admin, aws):
     assert entry["actor_email"]["S"] == "admin@example.com" and entry["outcome"]["S"] == "success"
     assert client_id in entry["target_username"]["S"] and "api-audited" in entry["target_username"]["S"]
     assert entry["detail"]["S"] == f"{READ} {WRITE}"
-    assert "client.create" in admin.get("/admin/audit").get_data(as_text=True)
+    assert f"You created the API client api-audited ({client_id})" in admin.get("/admin/audit").get_data(as_text=True)
 
 
 # The list

@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from webapp import wording
 from webapp.dynamodb import from_item
 
-VERBS = {"update": "updated", "delete": "deleted", "restore": "restored"}
+# The changes an owner is told of when someone else makes them, in the app's one wording (webapp/wording.py)
+VERBS = {action: wording.verb(action) for action in ("update", "delete", "restore")}
 
 
 @dataclass(frozen=True)
