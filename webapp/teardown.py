@@ -25,9 +25,30 @@ def plan(session: Any, stack: Stack) -> tuple[list[str], list[str]]:
         for logical, physical in sorted(stack.of_type(kind).items()):
             line = f"{logical}: {_holding(session, kind, physical)}"
             (kept if stack.retained(logical) else deleted).append(line)
+    # A kept pool loses its groups (the stack's), and so who was in them: they are named, to be added again.
+    pools = [pool for logical, pool in stack.of_type("AWS::Cognito::UserPool").items() if stack.retained(logical)]
+    for logical, group in sorted(stack.of_type("AWS::Cognito::UserPoolGroup").items()):
+        if pools:
+            members = _members(session, pools[0], group)
+            deleted.append(
+                f"{logical}: group {group} of the kept pool, {len(members)} members: {', '.join(members)} "
+                "(add them again once the stage is back)"
+            )
     others = len(stack.resources) - len(kept) - len(deleted)
     deleted.append(f"and {others} other resources: functions, API, roles, alarms, topics, log groups (their logs)")
     return kept, deleted
+
+
+def _members(session: Any, pool: str, group: str) -> list[str]:
+    """The group's members' emails (what they sign in with)."""
+    members = []
+    for page in (
+        session.client("cognito-idp").get_paginator("list_users_in_group").paginate(UserPoolId=pool, GroupName=group)
+    ):
+        for user in page["Users"]:
+            attributes = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
+            members.append(attributes.get("email", user["Username"]))
+    return members
 
 
 def _holding(session: Any, kind: str, physical: str) -> str:

@@ -8,6 +8,7 @@ import pytest
 from moto import mock_aws
 
 from tests.deploy.stack import deploy
+from tests.deploy.test_doctor import make_healthy
 from webapp import teardown
 from webapp.doctor import read_stack
 
@@ -22,17 +23,20 @@ def stage(package):
 
 def test_the_plan_names_what_stays_and_what_goes_with_what_it_holds(stage):
     stage.client("sqs").send_message(QueueUrl=stage.physical_id("EventsFailuresQueue"), MessageBody="{}")
+    make_healthy(stage)  # an admin: the group goes with the stack, its members are named to be added again
     kept, deleted = teardown.plan(stage.session, read_stack(stage.session, "webapp-dev"))
     assert [line.split(":")[0] for line in kept] == KEPT
     records = stage.environment["RECORDS_TABLE"]
     assert f"RecordsTable: table {records} (about 0 items, deletion protection on)" in kept
-    assert f"UserPool: user pool {stage.environment['COGNITO_USER_POOL_ID']} (about 0 users)" in kept
+    assert f"UserPool: user pool {stage.environment['COGNITO_USER_POOL_ID']} (about 1 users)" in kept
     assert [line.split(":")[0] for line in deleted[:-1]] == [
         "SessionsTable",
         "EventsFailuresQueue",
         "InboxDeadLetterQueue",
+        "AdminGroup",
     ]
     assert deleted[1].endswith("(1 messages)")
+    assert "group admin of the kept pool, 1 members: first.admin@example.com (add them again" in deleted[3]
     assert deleted[-1].startswith("and ") and "log groups" in deleted[-1]
 
 
