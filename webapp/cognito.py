@@ -82,6 +82,26 @@ class Cognito:
         answer = self._call("list_users", **params)
         return [_user(raw) for raw in answer.get("Users", [])], answer.get("PaginationToken", "")
 
+    def estimated_users(self) -> int:
+        """How many users the pool holds, as Cognito estimates it (DescribeUserPool: one call, whatever the size)."""
+        return int(
+            self._call("describe_user_pool", UserPoolId=self.pool_id)["UserPool"].get("EstimatedNumberOfUsers", 0)
+        )
+
+    def count_in_status(self, status: str, pages: int) -> tuple[int, bool]:
+        """How many users are in ``status`` (FORCE_CHANGE_PASSWORD: invited, not signed in yet), reading at most
+        ``pages`` ListUsers pages of 60; (count, whether there are more than that)."""
+        count, token = 0, ""
+        for _ in range(pages):
+            params: dict[str, Any] = {"UserPoolId": self.pool_id, "Limit": MAX_PAGE}
+            params |= {"Filter": f'cognito:user_status = "{status}"'} | ({"PaginationToken": token} if token else {})
+            answer = self._call("list_users", **params)
+            count += len(answer.get("Users", []))
+            token = answer.get("PaginationToken", "")
+            if not token:
+                return count, False
+        return count, True
+
     def find_by_email(self, email: str) -> dict[str, str] | None:
         """The user whose verified email is exactly ``email`` (a filtered ListUsers: never a walk through every
         user). With the pool's UserAttributeUpdateSettings an unverified new address never replaces the

@@ -6,9 +6,9 @@ from flask import current_app, jsonify, render_template, send_from_directory
 from flask_login import current_user
 
 from webapp.auth.guards import public, public_with_sign_in
-from webapp.main import bp
+from webapp.main import bp, charts
 from webapp.records import schema
-from webapp.services import records
+from webapp.services import figures, records
 
 
 @bp.get("/")
@@ -19,7 +19,13 @@ def index() -> str:
         return render_template("main/index.html")
     shown = records.dashboard(current_user.actor)
     return render_template(
-        "main/dashboard.html", counts=shown.counts, activity=shown.activity, statuses=schema.STATUSES
+        "main/dashboard.html",
+        dashboard=shown,
+        counts=shown.counts,
+        activity=shown.activity,
+        statuses=schema.STATUSES,
+        trend=charts.trend(shown.weeks),
+        figures=figures.admin_figures() if current_user.is_admin else None,
     )
 
 
