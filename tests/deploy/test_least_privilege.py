@@ -188,6 +188,7 @@ def recorded_calls(package):
             assert (a if path.startswith(("/admin", "/notifications", "/records/deleted")) else u).get(
                 path
             ).status_code == 200, path
+        assert a.get("/").status_code == 200  # the admin's dashboard: its figures (DescribeUserPool, ListUsers)
         a.post(f"/records/{record}/edit", data=edit_form(a, record) | GOOD | {"status": "done"})
         html = u.get(f"/records/{record}/delete").get_data(as_text=True)
         u.post(

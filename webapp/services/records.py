@@ -8,6 +8,7 @@ store (record, history entry); the ``events`` function then counts it and tells 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ from webapp.records.model import (
     RecordNotFound,
     VersionConflict,
 )
-from webapp.records.stats import stats_store
+from webapp.records.stats import recent_weeks, stats_store
 from webapp.records.store import record_store
 
 NOBODY = "nobody"  # an owner filter for an email no user has: matches no record
@@ -278,18 +279,26 @@ def restore(actor: Actor, record_id: str) -> Record:
 class Dashboard:
     counts: dict[str, int]
     activity: list[dict[str, Any]]
+    weeks: list[tuple[str, int, int]] = field(default_factory=list)  # (ISO week, created, completed), oldest first
+
+    @property
+    def empty(self) -> bool:
+        """No records at all (yet, or any more): the dashboard invites to make one rather than chart zeros."""
+        return not any(self.counts.values())
 
 
-def dashboard(actor: Actor) -> Dashboard:
-    """Records per status and the newest activity, the actor's own or (for an admin) everyone's; each entry
-    carries its record's title now (``current_title``, None once the record is deleted). Three reads: the
-    counters, the activity, and one BatchGetItem of the records it names."""
+def dashboard(actor: Actor, today: dt.date | None = None) -> Dashboard:
+    """Records per status, created and completed in each of the last 8 weeks, and the newest activity, the
+    actor's own or (for an admin) everyone's; each entry carries its record's title now (``current_title``,
+    None once the record is deleted). Three reads: the counters with their weeks (one BatchGetItem), the
+    activity, and one BatchGetItem of the records it names."""
     scope = viewer(actor)
     activity = record_store().activity(scope)
     current = record_store().titles({entry["record_id"] for entry in activity if entry.get("record_id")})
     for entry in activity:  # one record changed three times is one record: named by its title now
         entry["current_title"] = current.get(entry.get("record_id", ""))
-    return Dashboard(stats_store().counts(scope), activity)
+    overview = stats_store().overview(scope, recent_weeks(today or dt.datetime.now(dt.UTC).date()))
+    return Dashboard(overview.counts, activity, overview.weeks)
 
 
 def owned_by(sub: str) -> int:
