@@ -31,6 +31,7 @@ POST_ROUTES = [
     ("admin", "/notifications/preview"),
     ("admin", "/notifications/start-over"),
     ("admin", "/notifications/send"),
+    ("admin", "/notifications/sms/preview"),
     ("admin", "/notifications/sms"),
     ("admin", "/notifications/message-templates"),
     ("admin", "/notifications/message-templates/edit"),

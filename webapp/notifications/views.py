@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
@@ -87,6 +87,8 @@ def compose() -> Any:
     draft = sends.kept_draft(current_user.actor)
     if draft is not None:
         values |= {name: getattr(draft, name) for name in values}
+    sms = session.get("sms_draft") or {}  # a text message previewed and not sent: back to be changed
+    values |= {"phone": sms.get("phone", ""), "sms_message": sms.get("message", "")}
     chosen = request.args.get("template", "")
     if chosen:
         template = template_or_404(chosen)
@@ -222,6 +224,32 @@ def sns_message(error: SnsError) -> str:
     return f"SNS refused the message ({error.code}: {error.message or 'no details'}); nothing was sent."
 
 
+@bp.post("/sms/preview")
+def preview_sms() -> Any:
+    """Check a text message and show it before it is sent, as a topic message is; it waits in the session."""
+    form = SmsForm()
+    send_id = send_id_of(form)
+    if not form.validate():
+        shown = {"phone": form.phone.data, "sms_message": form.sms_message.data, "audience": "all"}
+        return _compose_page(shown, first_errors(form), 422)
+    session["sms_draft"] = {"phone": form.phone.data, "message": form.sms_message.data, "send_id": send_id}
+    return redirect(url_for(".show_sms_preview"), 303)
+
+
+@bp.get("/sms/preview")
+def show_sms_preview() -> Any:
+    """The text message as it will be sent, with its length; none waiting: the compose page."""
+    draft = session.get("sms_draft")
+    if not draft:
+        return redirect(url_for(".compose"))
+    return render_template(
+        "notifications/sms_preview.html",
+        draft=draft,
+        send_id=new_send_id(draft["send_id"]),
+        sms_length=segments(draft["message"]).summary,
+    )
+
+
 @bp.post("/sms")
 def send_sms() -> Any:
     """A text message straight to one phone number, then what became of it."""
@@ -238,6 +266,7 @@ def send_sms() -> Any:
     except SnsError as error:
         flash(sns_message(error), "error")
         return _compose_page(shown, {}, sns_status(error))
+    session.pop("sms_draft", None)
     _say_sent(delivery, f"Text message sent to {mask(form.phone.data)}.")
     return redirect(url_for(".sent", send=send_id), 303)
 
@@ -323,6 +352,16 @@ def _edit_page(form: EditMessageTemplateForm, errors: dict[str, str], current: A
     return render_template(
         "notifications/edit_template.html", form=form, errors=errors, current=current or {}, changed=changed
     )
+
+
+@bp.get("/message-templates/delete")
+def confirm_delete_message_template() -> Any:
+    """Ask first: the page the Delete button opens without JavaScript (with it, a dialog asks)."""
+    name = request.args.get("name", "")
+    if not TEMPLATE_NAME.match(name) or notification_store().message_template(name) is None:
+        flash("That template no longer exists.", "info")
+        return redirect(url_for(".message_templates"))
+    return render_template("notifications/delete_template.html", name=name)
 
 
 @bp.post("/message-templates/delete")
