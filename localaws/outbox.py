@@ -1,5 +1,7 @@
-"""The local outbox: what SNS received and whom it reached. A page of the local stack only.
+"""The local outbox: what Cognito emailed, and what SNS received and whom it reached. A page of the local stack only.
 
+Cognito's emails (invitations with their temporary password, sign-up confirmation and password reset codes) are
+the ones the hosted-login stand-in keeps on moto's pool (localaws/hosted_login/mail.py): moto sends none.
 moto keeps every message published to a topic and every SMS sent to a phone number, but delivers nothing.
 This page lists them, newest first, with the subscriptions each topic message matched, computed with
 moto's own filter-policy matcher against the subscriptions as they are now (moto does not record
@@ -8,12 +10,14 @@ deliveries). It reads moto's in-process state, so it works when `make run` start
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, render_template
 
 from localaws import resources
+from localaws.hosted_login import mail
 
 
 def _backend(region: str) -> Any:
@@ -54,6 +58,20 @@ def topic_messages(region: str = resources.REGION) -> list[dict[str, Any]]:
     return found
 
 
+def cognito_emails(region: str = resources.REGION) -> list[dict[str, Any]]:
+    """Every email Cognito would have sent, newest first, with when (UTC, to the second)."""
+    return [
+        {
+            "to": email.to,
+            "subject": email.subject,
+            "body": email.body,
+            "kind": email.kind,
+            "sent_at": dt.datetime.fromtimestamp(email.sent_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        }
+        for email in mail.sent(region)
+    ]
+
+
 def sms_messages(region: str = resources.REGION) -> list[dict[str, str]]:
     """Every SMS sent straight to a phone number, newest first."""
     messages = _backend(region).sms_messages
@@ -66,6 +84,6 @@ def create_app() -> Flask:
 
     @app.get("/")
     def index() -> str:
-        return render_template("outbox.html", messages=topic_messages(), texts=sms_messages())
+        return render_template("outbox.html", emails=cognito_emails(), messages=topic_messages(), texts=sms_messages())
 
     return app

@@ -11,16 +11,19 @@ them (re-signed with the emulator's own key, which ships inside moto): the autho
 the ID token, the scopes granted in the access token (moto's always say ``aws.cognito.signin.user.admin``).
 
 One blueprint per group of endpoints: ``authorize`` (authorize and login), ``mfa`` (the code of two-step
-verification after the password), ``signup`` (sign-up and confirm), ``reset`` (password reset), ``tokens``
-(token, revoke, logout, userInfo); ``access`` makes the access tokens, ``pool`` holds the emulated pool and
-the memory they share, ``totp`` the codes' check (RFC 6238) and moto's TOTP made Cognito's, ``errors`` the
-refusals. Its pages are in ``localaws/templates/``.
+verification after the password), ``signup`` (sign-up and confirm), ``reset`` (password reset), ``codes`` (the
+emailed codes: sent, limited, checked, and "Send a new code"), ``tokens`` (token, revoke, logout, userInfo);
+``access`` makes the access tokens, ``pool`` holds the emulated pool and the memory they share, ``passwords``
+the pool's password policy in Cognito's words, ``mail`` what Cognito emails (kept for the local outbox, with
+moto's AdminCreateUser and AdminResetUserPassword made Cognito's), ``totp`` the codes' check (RFC 6238) and
+moto's TOTP made Cognito's, ``errors`` the refusals. Its pages are in ``localaws/templates/``.
 
 Development tooling only: codes, hosted sessions and revocations live in this process's memory.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +35,16 @@ ROOT = LOCALAWS.parent
 
 def create_app(session: Any, pool_id: str) -> Flask:
     """The hosted login for the pool ``pool_id``, talking to the emulated Cognito through ``session``."""
-    from localaws.hosted_login import authorize, errors, mfa, pool, reset, signup, tokens, totp
+    from localaws.hosted_login import authorize, codes, errors, mail, mfa, pool, reset, signup, tokens, totp
 
     totp.install()  # moto's TOTP made Cognito's (see totp.py), when moto runs in this process
+    mail.install()  # moto's invitations and admin resets send what Cognito sends (see mail.py), likewise
     app = Flask(__name__, template_folder=str(LOCALAWS / "templates"), static_folder=str(ROOT / "static"))
+    # Where the emails can be read (the local stack's outbox, when it has one): the pages that send a code link it.
+    app.config["LOCAL_OUTBOX_URL"] = os.environ.get("LOCAL_OUTBOX_URL", "")
+    app.jinja_env.globals["password_policy"] = lambda: pool.current_pool().password_policy()
     pool.init_app(app, session, pool_id)
     errors.register_error_handlers(app)
-    for endpoints in (authorize, mfa, signup, reset, tokens):
+    for endpoints in (authorize, mfa, signup, reset, codes, tokens):
         app.register_blueprint(endpoints.bp)
     return app

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, redirect, render_template, request
 
+from localaws.hosted_login import codes, mail
 from localaws.hosted_login.flow import HOSTED_COOKIE, authorize_params, issue_code
 from localaws.hosted_login.mfa import ask_for_code
 from localaws.hosted_login.pool import current_pool, secret_hash, secret_hash_kw
@@ -43,17 +44,19 @@ def login() -> Any:
     username = request.form.get("username", "").strip().lower()
     password = request.form.get("password", "")
     if not username or not password:
-        return render_template("login.html", params=params, error="Enter your email and password.")
+        error = "Enter your email and password."
+        return render_template("login.html", params=params, username=username, error=error)
     pool = current_pool()
     refusals = pool.cognito.exceptions
     try:
         result = pool.password_sign_in(client, username, password)
     except refusals.UserNotConfirmedException:
-        return redirect(f"/confirm?{urlencode(params | {'ticket': pool.state.hold(username, password)})}")
+        return codes.ask_to_confirm(params, username, password)
     except refusals.PasswordResetRequiredException:
         return _reset_by_an_administrator(params, client, username)
     except (refusals.NotAuthorizedException, refusals.UserNotFoundException) as refused:
-        return render_template("login.html", params=params, error=_why_refused(refused.response["Error"]))
+        error = _why_refused(refused.response["Error"])  # the form comes back with the email kept, as Cognito's does
+        return render_template("login.html", params=params, username=username, error=error)
     if result.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
         ticket = pool.state.hold(username, password, session=result["Session"])
         return render_template("new_password.html", params=params, ticket=ticket)
@@ -69,13 +72,21 @@ def _why_refused(error: dict[str, str]) -> str:
 
 
 def _reset_by_an_administrator(params: dict[str, str], client: dict, username: str) -> str:
-    """An admin reset the password: Cognito sends a code and asks for a new password."""
+    """An admin reset the password: Cognito emailed a code then (``mail``), which the new password needs. When
+    that code cannot be read here (the emulator is another process), a new one is sent, as "forgot password"."""
     pool = current_pool()
-    with contextlib.suppress(pool.cognito.exceptions.UserNotFoundException):
-        pool.cognito.forgot_password(ClientId=client["ClientId"], Username=username, **secret_hash_kw(client, username))
     ticket = pool.state.hold(username, "")
-    notice = "Your password has been reset by an administrator: choose a new one."
     pending = pool.state.confirmations[ticket]
+    emailed = mail.admin_reset_code(pool.emulated(), username)
+    if emailed:
+        codes.adopt(pending, codes.RESET, *emailed)
+    else:
+        with contextlib.suppress(pool.cognito.exceptions.UserNotFoundException):
+            pool.cognito.forgot_password(
+                ClientId=client["ClientId"], Username=username, **secret_hash_kw(client, username)
+            )
+        codes.send(pending, codes.RESET)
+    notice = "Your password has been reset by an administrator: choose a new one with the code we emailed you."
     return render_template("reset.html", params=params, ticket=ticket, pending=pending, notice=notice)
 
 
@@ -88,6 +99,10 @@ def new_password() -> Any:
     if not pending:
         return redirect(f"/login?{urlencode(params)}")
     password = request.form.get("password", "")
+    ticket = request.form["ticket"]
+    broken = pool.password_policy().refusal(password)
+    if broken:
+        return render_template("new_password.html", params=params, ticket=ticket, error=broken, bad_password=True)
     try:
         result = pool.cognito.respond_to_auth_challenge(
             ClientId=client["ClientId"],
@@ -98,7 +113,6 @@ def new_password() -> Any:
         )
     except pool.cognito.exceptions.InvalidPasswordException as error:
         message = error.response["Error"]["Message"]
-        ticket = request.form["ticket"]
-        return render_template("new_password.html", params=params, ticket=ticket, error=message)
-    pool.state.confirmations.pop(request.form["ticket"], None)
+        return render_template("new_password.html", params=params, ticket=ticket, error=message, bad_password=True)
+    pool.state.confirmations.pop(ticket, None)
     return issue_code(params, client, pending["email"], result["AuthenticationResult"])

@@ -20,6 +20,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from localaws.hosted_login.errors import ProtocolError
+from localaws.hosted_login.passwords import Policy
 
 CODE_SECONDS = 300
 BROWSER_SESSION_SECONDS = 3600
@@ -66,15 +67,30 @@ class HostedLoginState:
         self.issued_access: dict[str, list[str]] = {}  # refresh token -> access tokens issued with it
         self.granted: dict[str, Granted] = {}  # refresh token -> the scopes and sign-in time its tokens carry
         self.revoked: set[str] = set()
-        self.confirmations: dict[str, dict[str, str]] = {}  # ticket -> email, password, code
+        self.confirmations: dict[str, dict[str, Any]] = {}  # ticket -> email, password, session; a code (codes.py)
+        self.attempted: dict[tuple[str, ...], list[float]] = {}  # what was attempted, by whom -> when, this hour
 
     def hold(self, email: str, password: str, session: str = "") -> str:
         """Remember a half-finished sign-up or sign-in in memory; the browser holds only a random ticket."""
         ticket = secrets.token_urlsafe(24)
-        code = f"{secrets.randbelow(10**6):06d}"
         with self.lock:
-            self.confirmations[ticket] = {"email": email, "password": password, "code": code, "session": session}
+            self.confirmations[ticket] = {"email": email, "password": password, "session": session}
         return ticket
+
+    def attempts(self, key: tuple[str, ...]) -> int:
+        """How many times ``key`` (say, a code sent to an address) was attempted in the last hour."""
+        with self.lock:
+            recent = [at for at in self.attempted.get(key, []) if at > time.time() - 3600]
+            self.attempted[key] = recent
+            return len(recent)
+
+    def attempt(self, key: tuple[str, ...], per_hour: int) -> bool:
+        """Count one more attempt of ``key`` unless it had ``per_hour`` already in the last hour (then False)."""
+        if self.attempts(key) >= per_hour:
+            return False
+        with self.lock:
+            self.attempted[key].append(time.time())
+        return True
 
     def remember_tokens(self, username: str, tokens: dict, granted: Granted | None = None) -> None:
         """Whose refresh token it is, which access tokens it issued (revoking it revokes those too), and what
@@ -103,6 +119,21 @@ class Pool:
         except self.cognito.exceptions.ResourceNotFoundException:
             raise ProtocolError("invalid_client", "unknown client_id") from None
         return answer["UserPoolClient"]
+
+    def described(self) -> dict:
+        """The pool's settings (DescribeUserPool): its password policy, its message templates."""
+        return self.cognito.describe_user_pool(UserPoolId=self.pool_id)["UserPool"]
+
+    def password_policy(self) -> Policy:
+        """The pool's password policy, read from the pool each time (a test may change it)."""
+        return Policy.of(self.described())
+
+    def exists(self, username: str) -> bool:
+        try:
+            self.cognito.admin_get_user(UserPoolId=self.pool_id, Username=username)
+        except self.cognito.exceptions.UserNotFoundException:
+            return False
+        return True
 
     def enabled(self, username: str) -> bool:
         """Cognito refuses disabled users at every sign-in and renewal."""

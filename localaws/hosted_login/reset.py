@@ -1,15 +1,15 @@
-"""``/forgotPassword`` and ``/confirmForgotPassword``: a new password, with the code Cognito would have emailed."""
+"""``/forgotPassword`` and ``/confirmForgotPassword``: a new password, with the code Cognito emails (``codes``)."""
 
 from __future__ import annotations
 
 import contextlib
-import hmac
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, render_template, request
 
 from localaws import lambdas
+from localaws.hosted_login import codes
 from localaws.hosted_login.flow import authorize_params
 from localaws.hosted_login.pool import WRONG_CODE, current_pool, secret_hash_kw
 
@@ -18,7 +18,7 @@ bp = Blueprint("reset", __name__)
 
 @bp.route("/forgotPassword", methods=["GET", "POST"])
 def forgot_password() -> Any:
-    """Ask the emulated Cognito for a code; the next page shows it, as no email is sent here."""
+    """Ask the emulated Cognito for a code and email it; the next page asks for it (and, locally, shows it)."""
     params, client = authorize_params()
     if request.method == "GET":
         return render_template("forgot.html", params=params)
@@ -27,7 +27,11 @@ def forgot_password() -> Any:
     with contextlib.suppress(pool.cognito.exceptions.UserNotFoundException):  # Cognito does not say if one exists
         pool.cognito.forgot_password(ClientId=client["ClientId"], Username=email, **secret_hash_kw(client, email))
     ticket = pool.state.hold(email, "")
-    return render_template("reset.html", params=params, ticket=ticket, pending=pool.state.confirmations[ticket])
+    pending = pool.state.confirmations[ticket]
+    refused = codes.send(pending, codes.RESET)
+    if refused:
+        return render_template("forgot.html", params=params, email=email, error=refused)
+    return render_template("reset.html", params=params, ticket=ticket, pending=pending)
 
 
 @bp.post("/confirmForgotPassword")
@@ -37,11 +41,14 @@ def confirm_forgot_password() -> Any:
     pool = current_pool()
     ticket = request.form.get("ticket", "")
     pending = pool.state.confirmations.get(ticket)
-    if not pending:
+    if not pending or pending.get("kind") != codes.RESET:
         return redirect(f"/forgotPassword?{urlencode(params)}")
     error = _set_password(client, pending, request.form.get("code", ""), request.form.get("password", ""))
     if error:
-        return render_template("reset.html", params=params, ticket=ticket, pending=pending, error=error)
+        bad_password = error not in codes.REFUSALS  # the password's fault, not the code's
+        return render_template(
+            "reset.html", params=params, ticket=ticket, pending=pending, error=error, bad_password=bad_password
+        )
     pool.state.confirmations.pop(ticket, None)
     _post_confirmation(pool, client, pending["email"])
     return redirect(f"/login?{urlencode(params | {'notice': 'Your password has been changed. Sign in.'})}")
@@ -70,8 +77,9 @@ def _post_confirmation(pool: Any, client: dict, email: str) -> None:
 
 def _set_password(client: dict, pending: dict[str, str], code: str, password: str) -> str | None:
     """Confirm the reset at the emulated Cognito; the form's error, or None when the password is set."""
-    if not hmac.compare_digest(code.strip(), pending["code"]):
-        return WRONG_CODE
+    refused = codes.refusal(pending, code) or current_pool().password_policy().refusal(password)
+    if refused:
+        return refused
     cognito = current_pool().cognito
     try:
         cognito.confirm_forgot_password(

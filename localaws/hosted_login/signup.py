@@ -1,28 +1,32 @@
-"""``/signup`` and ``/confirm``: a new account, confirmed with the code Cognito would have emailed."""
+"""``/signup`` and ``/confirm``: a new account, confirmed with the code Cognito emails (``codes``)."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, render_template, request
 
+from localaws.hosted_login import codes
 from localaws.hosted_login.flow import authorize_params, issue_code
-from localaws.hosted_login.pool import WRONG_CODE, current_pool, secret_hash_kw
+from localaws.hosted_login.pool import current_pool, secret_hash_kw
 
 bp = Blueprint("signup", __name__)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
 def signup() -> Any:
-    """Sign up at the emulated Cognito, then confirm the code."""
+    """Sign up at the emulated Cognito (the pool's password policy checked first, in Cognito's words), then
+    confirm the emailed code."""
     params, client = authorize_params()
     if request.method == "GET":
         return render_template("signup.html", params=params)
     email = request.form.get("email", "").strip().lower()
     password = request.form.get("password", "")
     pool = current_pool()
+    broken = pool.password_policy().refusal(password) if email else None  # no email: Cognito's own refusal
+    if broken:
+        return render_template("signup.html", params=params, email=email, error=broken, bad_password=True)
     refusals = pool.cognito.exceptions
     try:
         pool.cognito.sign_up(
@@ -38,23 +42,23 @@ def signup() -> Any:
     except (refusals.InvalidPasswordException, refusals.InvalidParameterException) as error:
         message = error.response["Error"]["Message"]
         return render_template("signup.html", params=params, email=email, error=message)
-    return redirect(f"/confirm?{urlencode(params | {'ticket': pool.state.hold(email, password)})}")
+    return codes.ask_to_confirm(params, email, password)
 
 
 @bp.route("/confirm", methods=["GET", "POST"])
 def confirm() -> Any:
-    """Confirm the emailed code (which verifies the email address); no email is sent here, so the page shows
-    the code."""
+    """Confirm the emailed code (which verifies the email address); the page shows the code too, locally."""
     params, client = authorize_params()
     pool = current_pool()
     ticket = request.values.get("ticket", "")
     pending = pool.state.confirmations.get(ticket)
-    if not pending:
+    if not pending or pending.get("kind") != codes.CONFIRMATION:
         return redirect(f"/login?{urlencode(params)}")
     if request.method == "GET":
         return render_template("confirm.html", params=params, ticket=ticket, pending=pending)
-    if not hmac.compare_digest(request.form.get("code", "").strip(), pending["code"]):
-        return render_template("confirm.html", params=params, ticket=ticket, pending=pending, error=WRONG_CODE)
+    refused = codes.refusal(pending, request.form.get("code", ""))
+    if refused:
+        return render_template("confirm.html", params=params, ticket=ticket, pending=pending, error=refused)
     pool.cognito.confirm_sign_up(
         ClientId=client["ClientId"],
         Username=pending["email"],
