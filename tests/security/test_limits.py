@@ -173,6 +173,7 @@ def get_pages(targets):
         ("user", "/auth/signup"),
         ("user", "/healthz"),
         ("admin", "/records/deleted"),
+        ("admin", "/records/owners"),
         ("admin", "/admin/users"),
         ("admin", f"/admin/users/{targets['username']}"),
         ("admin", f"/admin/users/{targets['username']}/delete"),
