@@ -283,8 +283,9 @@ class Dashboard:
 
     @property
     def empty(self) -> bool:
-        """No records at all (yet, or any more): the dashboard invites to make one rather than chart zeros."""
-        return not any(self.counts.values())
+        """Nothing to show: no record counted and no activity (a record saved a moment ago is in the activity before
+        the events function has counted it), so the dashboard invites to make one rather than chart zeros."""
+        return not any(self.counts.values()) and not self.activity
 
 
 def dashboard(actor: Actor, today: dt.date | None = None) -> Dashboard:
