@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test stress lint format browser vendor clean package deploy doctor remove bench
+.PHONY: run test stress lint format browser vendor clean package deploy doctor remove bench screenshots lighthouse
 
 STAGE ?= dev
 REGION ?= us-east-1
@@ -41,6 +41,16 @@ $(PY_STAMP): requirements.txt requirements-dev.txt
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# README's screenshots (docs/screenshots/) from the local stack in headless Chromium: the dashboard, the records list,
+# a record and the users page, light and dark, desktop and a 390 px phone. A minute or two.
+screenshots: $(PY_STAMP) browser
+	$(PY) -m tools.screenshots $(SCREENSHOTS_ARGS)
+
+# Lighthouse's accessibility and best-practices scores (at least 0.95, issue 19) of the landing page, the records
+# list, a record and the users page, against the local stack. One to two minutes.
+lighthouse: $(PY_STAMP) $(NODE_STAMP) browser
+	$(PY) -m tools.lighthouse $(LIGHTHOUSE_ARGS)
 
 # Cold start, AWS calls per page, warm latency, scale and package size, each beside its floor (README,
 # Performance). Offline, a few minutes; BENCH_ARGS="--help" lists the knobs.
