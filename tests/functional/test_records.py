@@ -185,7 +185,7 @@ def test_a_list_page_is_one_query_plus_the_session_read_and_never_a_scan(user, a
     calls = count_dynamodb_calls(app, monkeypatch)
     page = user.get("/records")
     assert page.status_code == 200
-    assert calls == ["GetItem", "Query", "GetItem"]  # and the counter, for "1–20 of 25": not the last page
+    assert calls == ["GetItem", "Query", "GetItem"]  # and the counter, for "1-20 of 25": not the last page
     html = page.get_data(as_text=True)
     assert html.count('href="/records/') >= 20 and "Record 24" in html and "Record 4" not in html
     calls.clear()
