@@ -68,9 +68,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("SESSIONS_TABLE", "webapp-sessions", "DynamoDB table holding server-side sessions."),
     Setting("RECORDS_TABLE", "webapp-records", "DynamoDB table holding users' records (its stream feeds `events`)."),
-    Setting(
-        "STATS_TABLE", "webapp-stats", "DynamoDB table of the dashboard counters, kept by the `events` function."
-    ),
+    Setting("STATS_TABLE", "webapp-stats", "DynamoDB table of the dashboard counters, kept by the `events` function."),
     Setting("AUDIT_TABLE", "webapp-audit", "DynamoDB table holding the history of every change (audit log)."),
     Setting("NOTIFICATIONS_TABLE", "webapp-notifications", "DynamoDB table: subscriptions, templates, send history."),
     Setting("INBOX_TABLE", "webapp-inbox", "DynamoDB table of the in-app inbox, filled by the `inbox` function."),

@@ -59,4 +59,3 @@ def _pool_figures() -> tuple[int | None, int | None, bool]:
         return None, None, False  # not cached: the next view tries again
     cache.update(at=time.monotonic(), figures=figures)
     return figures
-
