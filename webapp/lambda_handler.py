@@ -7,7 +7,9 @@ role. This handler passes on only the event shape API Gateway's REST API sends a
 (payload 1.0) and refuses everything else (direct invokes, those commands, schedules, warm-up pings) with
 one log line, before any of the event is acted on.
 
-The app is made at import, as the stock handler did: on Lambda that is the init phase, once per instance.
+The app is made at the instance's first invocation, not at import (Lambda's init phase): its secrets come from
+the AWS Parameters and Secrets Lambda Extension, which answers only once the function is invoked
+(webapp/secrets.py). It is made once per instance, and never for a refused invocation.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ import logging
 from typing import Any
 
 import serverless_wsgi
-
-from webapp.wsgi import app
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ def handler(event: Any, context: Any) -> dict:
     if not is_rest_api_request(event):
         logger.warning("Refused a Lambda invocation that is not an API Gateway REST request: %s", describe(event))
         return REFUSED
+    from webapp.wsgi import app  # made by the first invocation's import, then Python's module cache
+
     return serverless_wsgi.handle_request(app, event, context)
 
 

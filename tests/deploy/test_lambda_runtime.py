@@ -74,6 +74,25 @@ def test_sign_in_redirects_to_the_hosted_login_with_the_stage_callback_and_sets_
     assert "Path=/dev/auth/;" in cookie  # scoped to the stage's sign-in: two stages on one host keep apart
 
 
+def test_the_secret_key_is_read_through_the_parameters_and_secrets_extension_at_the_first_invocation(package, tmp_path):
+    """As on Lambda with the extension's layer (serverless.yml): the key named by SECRET_KEY_PARAMETER comes from
+    its HTTP API on localhost (a stand-in here) with the session token, once, when the function is first invoked."""
+    from localaws import parameters_extension
+    from localaws.processes import free_port
+
+    port, token, parameter = free_port(), "the-session-token", "/webapp/dev/secret-key"
+    env = {"AWS_LAMBDA_FUNCTION_NAME": "webapp-dev-web", "SECRET_KEY": "", "SECRET_KEY_PARAMETER": parameter}
+    env |= {"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(port), "AWS_SESSION_TOKEN": token}
+    with (
+        parameters_extension.serving(port, token, values={parameter: "k" * 48}) as extension,
+        running(package, tmp_path, env) as function,
+    ):
+        first, second = function.invoke(event("/auth/login")), function.invoke(event("/"))
+    assert first["statusCode"] == 302 and second["statusCode"] == 200
+    assert extension.requests == [parameter]  # once per instance
+    assert "Traceback" not in (tmp_path / "log").read_text()
+
+
 def commands(marker: Path) -> list[dict]:
     """serverless-wsgi's direct-invoke commands, each of which would create ``marker`` if it ran."""
     code = f"open({str(marker)!r}, 'w').write('ran')"

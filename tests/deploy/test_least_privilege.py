@@ -58,8 +58,9 @@ EXPECTED_OPERATIONS = {
         )
     ),
 }
-# Calls a short scenario does not reach: the session's once-a-minute activity touch, the secrets at cold start.
-CALLED_OUTSIDE_THE_SCENARIO = {"dynamodb:UpdateItem", "ssm:GetParameters"}
+# Calls a short scenario does not reach: the session's once-a-minute activity touch; the secrets at cold start, read
+# by the Parameters and Secrets extension with the function's role (GetParameter) or, without it, by the app.
+CALLED_OUTSIDE_THE_SCENARIO = {"dynamodb:UpdateItem", "ssm:GetParameter", "ssm:GetParameters"}
 
 
 def hidden_text(page: str, testid: str) -> str:
@@ -283,7 +284,8 @@ def test_no_action_in_the_policy_goes_unused(recorded_calls):
 def test_the_secret_parameters_are_readable(recorded_calls):
     deployed, _ = recorded_calls
     parameter = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{deployed.environment['SECRET_KEY_PARAMETER']}"
-    assert allowed(deployed.role_policies, "ssm:GetParameters", parameter)
+    assert allowed(deployed.role_policies, "ssm:GetParameter", parameter)  # the extension's read
+    assert allowed(deployed.role_policies, "ssm:GetParameters", parameter)  # the app's, without the extension
 
 
 @pytest.mark.parametrize(
@@ -305,6 +307,7 @@ def test_the_secret_parameters_are_readable(recorded_calls):
         ("cognito-idp:CreateResourceServer", "{pool}"),
         ("cognito-idp:UpdateResourceServer", "{pool}"),
         ("ssm:GetParameters", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/another-app/secret"),
+        ("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/another-app/secret"),
         ("iam:PassRole", "*"),
         ("s3:GetObject", "arn:aws:s3:::any-bucket/any-key"),
         ("lambda:InvokeFunction", "*"),

@@ -137,6 +137,18 @@ def test_no_secret_is_in_the_template_or_the_package(package):
     assert "ClientSecret" not in template_text
 
 
+def test_the_web_function_reads_its_secrets_through_the_parameters_and_secrets_extension(package):
+    """AWS's layer of the extension for the stage's region (us-east-1 here: AWS's account there) and the port the
+    app asks it on; the event functions read no secret and have no layer."""
+    resources = package.template["Resources"]
+    web = resources["WebLambdaFunction"]["Properties"]
+    [layer] = web["Layers"]
+    assert layer.startswith("arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension:")
+    assert web["Environment"]["Variables"]["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] == "2773"
+    functions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
+    assert len(functions) == 4 and sum("Layers" in function for function in functions) == 1
+
+
 def test_the_pools_password_reset_signal_reaches_its_own_least_privilege_function(package):
     resources = package.template["Resources"]
     pool = resources["UserPool"]["Properties"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import json
 import logging
 import subprocess
 import sys
@@ -218,8 +219,8 @@ def test_the_log_line_names_the_events_keys_and_source_escaped_and_short(nothing
 
 
 def test_importing_the_handler_loads_nothing_beyond_the_app_and_serverless_wsgi():
-    """On Lambda the import is the init phase: the app (webapp.wsgi) and serverless-wsgi, no boto3 or token
-    verification until a request needs them."""
+    """On Lambda the import is the init phase: serverless-wsgi and the handler (the app is made at the first
+    invocation), no boto3 or token verification until a request needs them."""
     probe = (
         "import sys, webapp.lambda_handler; "
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'pycognito', 'jwt'})))"
@@ -228,3 +229,68 @@ def test_importing_the_handler_loads_nothing_beyond_the_app_and_serverless_wsgi(
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == []
+
+
+# What the sign-in page's cold start must not load: an AWS client (botocore), the token verification, the API's
+# and the tests' libraries, Powertools, the X-Ray SDK, the HTTP client of the token endpoint, the QR codes.
+NOT_FOR_THE_SIGN_IN_PAGE = {
+    "boto3",
+    "botocore",
+    "pycognito",
+    "jwt",
+    "cryptography",
+    "aws_lambda_powertools",
+    "aws_xray_sdk",
+    "jsonschema",
+    "openapi_spec_validator",
+    "schemathesis",
+    "requests",
+    "segno",
+}
+FIRST_INVOCATION = """
+import json, sys
+from webapp.lambda_handler import handler
+made_at_import = "webapp.wsgi" in sys.modules  # the init phase, where the extension does not answer yet
+answer = handler(json.loads(sys.argv[1]), None)
+loaded = sorted({name.split(".")[0] for name in sys.modules} & set(json.loads(sys.argv[2])))
+location = answer["multiValueHeaders"]["Location"]
+print(json.dumps({"status": answer["statusCode"], "location": location, "loaded": loaded, "early": made_at_import}))
+"""
+
+
+def test_the_sign_in_pages_cold_start_builds_no_aws_client_and_loads_no_library_it_does_not_need():
+    """A fresh process, as a Lambda instance: the handler imported, then its first invocation, the sign-in page.
+    The secret key comes through the Parameters and Secrets extension (its stand-in), not from a botocore client."""
+    from localaws import parameters_extension
+    from localaws.processes import free_port
+
+    port, token, parameter = free_port(), "the-session-token", "/webapp/dev/secret-key"
+    sign_in = with_(
+        {"path": "/auth/login", "pathParameters": {"proxy": "auth/login"}, "queryStringParameters": None},
+        {"path": "/dev/auth/login"},
+    ) | {"multiValueQueryStringParameters": None}
+    env = {
+        "AWS_LAMBDA_FUNCTION_NAME": "webapp-dev-web",
+        "AWS_REGION": "us-east-1",
+        "AWS_SESSION_TOKEN": token,
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(port),
+        "SECRET_KEY_PARAMETER": parameter,
+        "COGNITO_DOMAIN": "https://webapp-dev.auth.us-east-1.amazoncognito.com",
+        "COGNITO_USER_POOL_ID": "us-east-1_abcdefghi",
+        "COGNITO_CLIENT_ID": "theclientid",
+        "PATH": "/usr/bin:/bin",
+    }
+    command = [
+        sys.executable,
+        "-c",
+        FIRST_INVOCATION,
+        json.dumps(sign_in),
+        json.dumps(sorted(NOT_FOR_THE_SIGN_IN_PAGE)),
+    ]
+    with parameters_extension.serving(port, token, values={parameter: "k" * 48}) as extension:
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout.splitlines()[-1])
+    assert answer["status"] == 302 and answer["location"][0].startswith(f"{env['COGNITO_DOMAIN']}/oauth2/authorize?")
+    assert extension.requests == [parameter] and not answer["early"]  # read through the extension, once invoked
+    assert answer["loaded"] == []
