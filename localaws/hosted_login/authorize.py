@@ -77,7 +77,7 @@ def _reset_by_an_administrator(params: dict[str, str], client: dict, username: s
     pool = current_pool()
     ticket = pool.state.hold(username, "")
     pending = pool.state.confirmations[ticket]
-    emailed = mail.admin_reset_code(pool.emulated(), username)
+    emailed, refused = mail.admin_reset_code(pool.emulated(), username), None
     if emailed:
         codes.adopt(pending, codes.RESET, *emailed)
     else:
@@ -85,7 +85,9 @@ def _reset_by_an_administrator(params: dict[str, str], client: dict, username: s
             pool.cognito.forgot_password(
                 ClientId=client["ClientId"], Username=username, **secret_hash_kw(client, username)
             )
-        codes.send(pending, codes.RESET)
+        refused = codes.send(pending, codes.RESET)
+    if refused:
+        return render_template("login.html", params=params, username=username, error=refused)
     notice = "Your password has been reset by an administrator: choose a new one with the code we emailed you."
     return render_template("reset.html", params=params, ticket=ticket, pending=pending, notice=notice)
 
