@@ -90,13 +90,13 @@ def test_the_confirmation_page_posts_the_action(admin, cognito, aws):
 def test_what_the_server_would_refuse_is_neither_offered_nor_asked(admin, cognito, aws, action):
     username = username_of(cognito, aws, ADMIN)
     assert f"/admin/users/{username}/{action}" not in admin.get(f"/admin/users/{username}").get_data(as_text=True)
-    answer = admin.get(f"/admin/users/{username}/{action}", follow_redirects=True)
-    assert "You cannot do that to your own account" in answer.get_data(as_text=True)
+    answer = admin.get(f"/admin/users/{username}/{action}").get_data(as_text=True)
+    assert "You cannot do that to your own account" in answer and 'method="post"' not in answer.split("<main")[1]
 
 
 def test_an_action_that_does_not_apply_now_is_explained_not_asked(admin, cognito, aws):
-    answer = admin.get(f"/admin/users/{username_of(cognito, aws, USER)}/enable", follow_redirects=True)
-    assert "“Enable” does not apply to this account as it is now." in answer.get_data(as_text=True)
+    answer = admin.get(f"/admin/users/{username_of(cognito, aws, USER)}/enable").get_data(as_text=True)
+    assert "“Enable” does not apply to this account as it is now." in answer
 
 
 def test_an_unknown_action_has_no_confirmation_page(admin, cognito, aws):
@@ -181,8 +181,8 @@ def test_deleting_a_message_template_asks_first_and_without_javascript_on_its_ow
     admin.post(
         "/notifications/message-templates/delete", data={"csrf_token": hidden(page, "csrf_token"), "name": "Outage"}
     )
-    gone = admin.get("/notifications/message-templates/delete?name=Outage", follow_redirects=True)
-    assert "That template no longer exists." in gone.get_data(as_text=True)
+    gone = admin.get("/notifications/message-templates/delete?name=Outage")
+    assert gone.location == "/notifications/message-templates"  # gone already: back to the list
 
 
 def test_a_text_message_is_previewed_before_it_is_sent(admin):

@@ -11,7 +11,13 @@ from tests.support.forms import ADMIN, USER, USER_PASSWORD, hidden
 
 def get_routes(app, record_id: str) -> list[str]:
     """Every GET page in the URL map, with its arguments filled in (a new page is covered by itself)."""
-    arguments = {"record_id": record_id, "username": ADMIN, "filename": "app.css", "client_id": "no-such-client"}
+    arguments = {
+        "record_id": record_id,
+        "username": ADMIN,
+        "filename": "app.css",
+        "client_id": "no-such-client",
+        "name": "disable",
+    }
     paths = []
     for rule in app.url_map.iter_rules():
         if "GET" in rule.methods:

@@ -172,11 +172,14 @@ def get_pages(targets):
         ("user", "/auth/login"),
         ("user", "/auth/signup"),
         ("user", "/healthz"),
+        ("user", "/status"),
+        ("user", "/account/sign-out-everywhere"),
         ("admin", "/records/deleted"),
         ("admin", "/records/owners"),
         ("admin", "/admin/users"),
         ("admin", f"/admin/users/{targets['username']}"),
         ("admin", f"/admin/users/{targets['username']}/delete"),
+        ("admin", f"/admin/users/{targets['username']}/disable"),
         ("admin", "/admin/users/invite"),
         ("admin", "/admin/audit"),
         ("admin", "/admin/api-clients"),
@@ -189,6 +192,8 @@ def get_pages(targets):
         ("admin", "/notifications/history"),
         ("admin", "/notifications/message-templates"),
         ("admin", "/notifications/message-templates/edit"),
+        ("admin", "/notifications/message-templates/delete"),
+        ("admin", "/notifications/sms/preview"),
         ("admin", "/notifications/subscriptions"),
     ]
 

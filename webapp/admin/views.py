@@ -107,11 +107,10 @@ def confirm(username: str, name: str) -> Any:
     if action is None:
         abort(404)
     shown = load(username)
+    refusal = ""
     if not action.offered(shown, current_user.sub):
-        reason = user_service.guardrail(current_user.actor, action, shown) or NOT_NOW.format(action.label)
-        flash(reason, "info")
-        return redirect(url_for(".user", username=username))
-    return render_template("admin/confirm.html", user=shown, name=name)
+        refusal = user_service.guardrail(current_user.actor, action, shown) or NOT_NOW.format(action.label)
+    return render_template("admin/confirm.html", user=shown, name=name, refusal=refusal)
 
 
 @bp.post("/users/<username>/<name>")
