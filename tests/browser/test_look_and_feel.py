@@ -87,6 +87,11 @@ def test_on_a_phone_lists_are_stacked_cards_that_fit_and_stay_tables_for_screen_
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], f"{path} scrolls sideways"
         assert page.locator("table").evaluate("t => t.getBoundingClientRect().width") <= PHONE["width"]
         assert page.locator("thead").evaluate("h => h.getBoundingClientRect().width") <= 1  # headers: only unseen
+        stacked = rows.first.locator("td").evaluate_all(
+            "cells => cells.every((c, i) => i === 0"
+            " || c.getBoundingClientRect().top >= cells[i - 1].getBoundingClientRect().bottom - 1)"
+        )
+        assert stacked, f"{path}: a row's cells side by side, not a card's lines"
         labels = rows.first.locator("td[data-label]").evaluate_all(
             "cells => cells.map(c => getComputedStyle(c, '::before').content)"
         )
