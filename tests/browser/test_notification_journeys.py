@@ -61,7 +61,7 @@ def send(page, audience, subject, user_email=""):
         page.get_by_label("The user's email").fill(user_email)
     page.get_by_label("Subject").fill(subject)
     page.get_by_label("Message", exact=True).fill(f"Body of {subject}")
-    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("button", name="Preview", exact=True).click()
     expect(page.get_by_test_id("preview-subject")).to_have_text(subject)
 
 
@@ -80,6 +80,8 @@ def test_an_admin_sends_to_everyone_and_to_one_user_and_sees_both_in_history_and
     send(page, "user", one, user_email=email)
     expect(page.get_by_test_id("preview-count")).to_have_text("1")
     page.get_by_role("button", name="Send now").click()
+    expect(page.get_by_role("alert")).to_contain_text(f"Sent “{one}”")
+    page.goto("/notifications/history")
     history = page.get_by_test_id("history")
     expect(history.locator("tr").nth(0)).to_contain_text(one)
     expect(history.locator("tr").nth(0)).to_contain_text(f"User {email}")
@@ -123,7 +125,7 @@ def test_templates_and_the_subscriptions_overview_are_accessible(page, stack):
     assert_accessible(page)
     page.get_by_role("link", name=f"Use {name}").click()
     expect(page.get_by_label("Subject")).to_have_value("Weekly update for {week}")
-    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("button", name="Preview", exact=True).click()
     expect(page.locator("#subject-error")).to_contain_text("Fill in the placeholder {week}")
     page.get_by_role("link", name="Subscriptions").click()
     assert_accessible(page)

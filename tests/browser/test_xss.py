@@ -94,7 +94,7 @@ def test_payloads_in_the_admin_console_and_notifications_render_inert(page, stac
     page.get_by_role("radio", name="Admins").check()
     page.get_by_label("Subject").fill(COMPACT)
     page.get_by_label("Message", exact=True).fill(PAYLOAD)
-    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("button", name="Preview", exact=True).click()
     expect(page.get_by_test_id("preview-subject")).to_have_text(COMPACT)
     assert_inert(page, "the preview")
     page.get_by_role("button", name="Send now").click()
