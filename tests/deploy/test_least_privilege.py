@@ -49,6 +49,7 @@ EXPECTED_OPERATIONS = {
             "AdminUserGlobalSignOut",
             "CreateUserPoolClient",
             "DeleteUserPoolClient",
+            "DescribeUserPool",  # the admin's dashboard: how many users (EstimatedNumberOfUsers)
             "DescribeUserPoolClient",
             "GetUser",
             "GlobalSignOut",
