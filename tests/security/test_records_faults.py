@@ -80,7 +80,7 @@ READS = {
     "record": ("/records/{id}", "GetItem", "RECORDS_TABLE"),
     "history": ("/records/{id}/history", "Query", "AUDIT_TABLE"),
     "edit form": ("/records/{id}/edit", "GetItem", "RECORDS_TABLE"),
-    "dashboard counters": ("/", "GetItem", "STATS_TABLE"),
+    "dashboard counters": ("/", "BatchGetItem", "STATS_TABLE"),  # the counts and their weeks, one read
     "dashboard activity": ("/", "Query", "AUDIT_TABLE"),
     "session read": ("/account", "GetItem", "SESSIONS_TABLE"),
 }

@@ -121,8 +121,8 @@ def test_preferences_are_not_a_subscription(store):
 
 
 def test_message_templates_are_saved_listed_by_name_and_read_back(store):
-    store.save_message_template("outage", "We are down", "Back soon.", "admin@example.com")
-    store.save_message_template("welcome", "Hello", "Welcome aboard.", "admin@example.com")
+    store.save_message_template("outage", "We are down", "Back soon.", "admin@example.com", replace=False)
+    store.save_message_template("welcome", "Hello", "Welcome aboard.", "admin@example.com", replace=False)
     assert [t["sk"] for t in store.message_templates()] == ["outage", "welcome"]
     outage = store.message_template("outage")
     assert (outage["subject"], outage["message"]) == ("We are down", "Back soon.")
@@ -131,14 +131,14 @@ def test_message_templates_are_saved_listed_by_name_and_read_back(store):
 
 
 def test_saving_a_template_under_its_name_again_replaces_it(store):
-    store.save_message_template("outage", "We are down", "Back soon.", "a@example.com")
-    store.save_message_template("outage", "Still down", "Later.", "b@example.com")
+    store.save_message_template("outage", "We are down", "Back soon.", "a@example.com", replace=False)
+    store.save_message_template("outage", "Still down", "Later.", "b@example.com", replace=True)
     [only] = store.message_templates()
     assert (only["subject"], only["author"]) == ("Still down", "b@example.com")
 
 
 def test_a_deleted_template_is_gone(store):
-    store.save_message_template("outage", "We are down", "Back soon.", "a@example.com")
+    store.save_message_template("outage", "We are down", "Back soon.", "a@example.com", replace=False)
     store.delete_message_template("outage")
     assert store.message_template("outage") is None and store.message_templates() == []
 
@@ -192,7 +192,7 @@ def test_the_history_pages_back_to_newer_sends(store):
 def test_the_history_holds_only_sends(store):
     subscribe(store)
     store.claim("send-1")
-    store.save_message_template("outage", "We are down", "Back soon.", "a@example.com")
+    store.save_message_template("outage", "We are down", "Back soon.", "a@example.com", replace=False)
     page = store.history(10)
     assert page.items == [] and page.next_key is None
 
