@@ -6,7 +6,13 @@ import time
 import pytest
 
 from webapp.dynamodb import DynamoUnavailable
-from webapp.notifications.store import CLAIM_SECONDS, AlreadyOwned, NotificationStore
+from webapp.notifications.store import (
+    CLAIM_SECONDS,
+    AlreadyOwned,
+    NotificationStore,
+    TemplateChanged,
+    TemplateExists,
+)
 
 ALICE, BOB = "alice-sub", "bob-sub"
 ARN = "arn:aws:sns:us-east-1:123456789012:webapp-notifications:"
@@ -141,6 +147,46 @@ def test_a_deleted_template_is_gone(store):
     store.save_message_template("outage", "We are down", "Back soon.", "a@example.com", replace=False)
     store.delete_message_template("outage")
     assert store.message_template("outage") is None and store.message_templates() == []
+
+
+def test_a_new_template_never_replaces_one_of_the_same_name_unasked(store):
+    store.save_message_template("outage", "We are down", "Back soon.", "a@example.com", replace=False)
+    with pytest.raises(TemplateExists):
+        store.save_message_template("outage", "Still down", "Later.", "b@example.com", replace=False)
+    assert store.message_template("outage")["subject"] == "We are down"
+
+
+def test_an_edit_is_saved_only_over_the_template_as_its_form_found_it(store):
+    store.save_message_template("outage", "We are down", "Back soon.", "a@example.com", replace=False)
+    seen = store.message_template("outage")["updated_at"]
+    store.update_message_template("outage", "Still down", "Later.", "b@example.com", seen)
+    with pytest.raises(TemplateChanged) as changed:  # a second edit from the same, now stale, form
+        store.update_message_template("outage", "Mine", "Mine.", "c@example.com", seen)
+    assert changed.value.current["subject"] == "Still down"
+    store.delete_message_template("outage")
+    with pytest.raises(TemplateChanged) as gone:
+        store.update_message_template("outage", "Mine", "Mine.", "c@example.com", changed.value.current["updated_at"])
+    assert gone.value.current is None and store.message_template("outage") is None
+
+
+def test_a_send_notes_its_outcome_on_its_claim_and_only_what_went_counts_in_its_month(store):
+    store.claim("send-1")
+    assert store.send_result("send-1") == {}  # claimed, not recorded yet
+    store.record_send("send-1", {"subject": "Hello", "outcome": "sent", "message_id": "m-1"})
+    store.claim("send-2")
+    store.record_send("send-2", {"subject": "Hello", "outcome": "failed: Throttled"})
+    assert store.send_result("send-1")["message_id"] == "m-1"
+    assert store.send_result("send-2")["outcome"] == "failed: Throttled"
+    assert store.send_result("never-used") is None
+    month = store.history(10).items[0]["at"][:7]
+    assert store.sent_in_month(month) == 1 and store.sent_in_month("1999-01") == 0
+
+
+def test_a_draft_is_forgotten_only_by_the_send_of_its_own_preview(store):
+    store.save_draft(ALICE, {"subject": "Newer", "send_id": "id-2"})
+    assert store.delete_draft(ALICE, "id-1") is False and store.draft(ALICE)["subject"] == "Newer"
+    assert store.delete_draft(ALICE, "id-2") is True and store.draft(ALICE) is None
+    assert store.delete_draft(ALICE) is False  # nothing left to discard
 
 
 def test_a_send_form_can_be_claimed_only_once(store):
