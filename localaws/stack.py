@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from localaws import logs, resources, seed
 from localaws import provision as provisioning
-from localaws import resources, seed
 
 HOST = "127.0.0.1"
 STATE_DIR = Path(__file__).resolve().parent.parent / ".local"
@@ -184,10 +184,12 @@ def serve_app(port: int, with_outbox: bool) -> Any:
     from webapp import create_app
 
     class AppRequestHandler(WSGIRequestHandler):
-        """Logs the app's requests under its own name: moto's server logs through "werkzeug", silenced below."""
+        """The server's own lines under a name of their own (moto's server logs through "werkzeug", silenced
+        below); a request's line is the app's (webapp/logs.py), so the server's is left to DEBUG."""
 
         def log(self, type: str, message: str, *args: Any) -> None:
-            logging.getLogger("localaws.app").info(message, *args)
+            level = logging.DEBUG if type == "info" else logging.WARNING
+            logging.getLogger("localaws.app").log(level, message, *args)
 
     return make_server(
         HOST, port, local_app(create_app(), with_outbox), threaded=True, request_handler=AppRequestHandler
@@ -264,7 +266,7 @@ def _stop_on_sigterm(signum: int, frame: Any) -> None:
 
 def main() -> int:
     """Entry point of `python -m localaws`; returns the process exit status."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+    logs.configure()  # the functions' JSON lines, as on Lambda (readable ones on a terminal)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every emulated call through it
     logging.getLogger("botocore").setLevel(logging.WARNING)
     # A shell's background job starts with SIGINT ignored; Ctrl-C must stop the stack however it was started.

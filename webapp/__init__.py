@@ -63,7 +63,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extension objects and the app's own per-process helpers."""
-    from webapp import aws, headers, sessions, templating
+    from webapp import aws, headers, logs, sessions, templating
     from webapp.auth import gate
     from webapp.extensions import csrf
     from webapp.mfa import gate as mfa_gate
@@ -77,6 +77,7 @@ def register_extensions(app: Flask) -> None:
     gate.init_app(app)
     mfa_gate.init_app(app)  # after the sign-in gate: it relies on the user and tokens that gate keeps current
     templating.init_app(app)
+    logs.init_app(app)  # each request's ids on its log lines, and its own line
 
 
 def register_blueprints(app: Flask) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from webapp import metrics, tracing
+
 log = logging.getLogger(__name__)
 
 # Fail fast inside a web request: a few standard-mode retries with backoff, short timeouts.
@@ -22,23 +24,47 @@ CLIENT_CONFIG = {
     "connect_timeout": 3,
     "read_timeout": 10,
 }
+# The codes AWS answers a throttled call with (those botocore's standard retry mode treats as throttling).
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "Throttled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "KMSThrottling",
+    }
+)
 
 
 class AwsClients:
     """A per-process cache of boto3 clients, one per service name."""
 
-    def __init__(self, region: str | None = None) -> None:
+    def __init__(self, region: str | None = None, traced: bool = False) -> None:
         self._region = region
+        self._traced = traced
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def get(self, service: str) -> Any:
-        """Return the client for ``service``, creating it the first time it is asked for."""
+        """Return the client for ``service``, creating it the first time it is asked for (and, when AWS calls
+        are traced, loading the X-Ray SDK then: webapp/tracing.py)."""
         client = self._clients.get(service)
         if client is None:
             with self._lock:
                 client = self._clients.get(service)
                 if client is None:
+                    if self._traced:
+                        tracing.trace_aws_calls()
                     client = self._clients[service] = new_client(service, self._region)
         return client
 
@@ -66,7 +92,8 @@ def new_client(service: str, region: str | None) -> Any:
 
 def init_app(app: Flask) -> None:
     """Give the app its client cache (the app object lives as long as the Lambda instance)."""
-    app.extensions["aws"] = AwsClients(region=app.config["AWS_REGION"] or None)
+    traced = tracing.wanted(app.config["TRACE_AWS_CALLS"])
+    app.extensions["aws"] = AwsClients(region=app.config["AWS_REGION"] or None, traced=traced)
 
 
 def client(service: str) -> Any:
@@ -103,7 +130,8 @@ class AwsError(Exception):
 
 
 def call(client: Any, operation: str, error: type[AwsError], **params: Any) -> dict:
-    """One API call; its failures become ``error``, logged once here (input boto3 itself refuses included)."""
+    """One API call; its failures become ``error``, logged once here (input boto3 itself refuses included); a
+    throttled one is counted (metric ``Throttles``), a transaction cancelled by a throttled item included."""
     from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
     service = client.meta.service_model.service_name
@@ -112,6 +140,8 @@ def call(client: Any, operation: str, error: type[AwsError], **params: Any) -> d
     except ClientError as failure:
         code = failure.response["Error"]["Code"]
         reasons = failure.response.get("CancellationReasons", [])
+        if code in THROTTLING_CODES or any(reason.get("Code") == "ThrottlingError" for reason in reasons):
+            metrics.count(metrics.THROTTLES)
         log.warning("%s %s failed: %s %s", service, operation, code, [r.get("Code") for r in reasons] or "")
         raise error(code, failure.response["Error"].get("Message", ""), reasons) from failure
     except ParamValidationError as failure:

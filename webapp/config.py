@@ -101,6 +101,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SNS_TOPIC_ARN", "", "SNS topic that notifications are published to."),
     Setting("API_RESOURCE_SERVER", "dashboard", "The Cognito resource server whose scopes the JSON API checks."),
     Setting("REQUIRE_ADMIN_MFA", "0", "Admin pages stay closed to admins without two-step verification.", _flag),
+    Setting("SERVICE_NAME", "webapp-local", "The stage as <service>-<stage>: the `service` dimension of the metrics."),
+    Setting(
+        "TRACE_AWS_CALLS",
+        "0",
+        "Trace AWS calls with X-Ray (the SDK is loaded at the first AWS client) where Lambda runs an X-Ray daemon.",
+        _flag,
+    ),
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
@@ -108,15 +115,17 @@ SETTINGS_BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in 
 
 def from_environ(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Read and parse every setting, failing with one clear message on a malformed value."""
+    return {setting.name: setting_value(setting.name, environ) for setting in SETTINGS}
+
+
+def setting_value(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """One setting, read and parsed now (for code that runs outside the app, such as the metrics' writer)."""
     environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    for setting in SETTINGS:
-        raw = environ.get(setting.name, setting.default)
-        try:
-            values[setting.name] = setting.parse(raw)
-        except ValueError as error:
-            raise ConfigError(f"{setting.name}: {error}") from None
-    return values
+    declared = SETTINGS_BY_NAME[name]
+    try:
+        return declared.parse(environ.get(name, declared.default))
+    except ValueError as error:
+        raise ConfigError(f"{name}: {error}") from None
 
 
 def running_on_lambda(environ: Mapping[str, str] | None = None) -> bool:

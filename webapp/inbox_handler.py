@@ -17,6 +17,8 @@ from typing import Any
 
 from flask import Flask
 
+from webapp import logs
+
 log = logging.getLogger(__name__)
 
 _worker: Flask | None = None
@@ -37,6 +39,7 @@ def _attribute(sns: dict[str, Any], name: str) -> str:
     return str(value.get("Value") or "") if isinstance(value, dict) else ""
 
 
+@logs.handler("inbox")
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     """Store each record's message for its audience; how many were stored, already there, and skipped."""
     from webapp.services import inbox

@@ -19,6 +19,8 @@ from typing import Any
 
 import serverless_wsgi
 
+from webapp import logs
+
 logger = logging.getLogger(__name__)
 
 REFUSED = {"statusCode": 400, "headers": {"Content-Type": "text/plain; charset=utf-8"}, "body": "Bad Request"}
@@ -41,8 +43,10 @@ def is_rest_api_request(event: Any) -> bool:
     )
 
 
+@logs.handler("web")
 def handler(event: Any, context: Any) -> dict:
-    """Serve an API Gateway request through serverless-wsgi; refuse any other invocation."""
+    """Serve an API Gateway request through serverless-wsgi; refuse any other invocation (webapp/logs.py: every
+    line of the invocation carries its ids; its metrics are written when it ends)."""
     if not is_rest_api_request(event):
         logger.warning("Refused a Lambda invocation that is not an API Gateway REST request: %s", describe(event))
         return REFUSED

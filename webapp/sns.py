@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import current_app
 
-from webapp import aws
+from webapp import aws, metrics
 
 # ASCII digits only: to Python, \d is any Unicode digit (Arabic-Indic, fullwidth...), which SNS cannot text.
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
@@ -101,23 +101,26 @@ class Sns:
 
     def publish(self, subject: str, message: str, audience: str, event: str = "broadcast") -> str:
         """One message to the topic for ``audience``; returns SNS's message id."""
-        answer = self._call(
-            "publish",
-            TopicArn=self.topic_arn,
-            Subject=subject,
-            Message=message,
-            MessageAttributes=attributes(audience, event),
+        return self._sent(
+            TopicArn=self.topic_arn, Subject=subject, Message=message, MessageAttributes=attributes(audience, event)
         )
-        return answer["MessageId"]
 
     def send_sms(self, phone_number: str, message: str) -> str:
         """A text message straight to one phone number; returns SNS's message id."""
-        answer = self._call(
-            "publish",
+        return self._sent(
             PhoneNumber=phone_number,
             Message=message,
             MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
         )
+
+    def _sent(self, **params: Any) -> str:
+        """Publish: SNS's message id. Every notification goes out here, so here it is counted, sent or failed."""
+        try:
+            answer = self._call("publish", **params)
+        except SnsError:
+            metrics.count(metrics.NOTIFICATIONS_FAILED)
+            raise
+        metrics.count(metrics.NOTIFICATIONS_SENT)
         return answer["MessageId"]
 
     def _call(self, operation: str, **kwargs: Any) -> dict:

@@ -12,6 +12,8 @@ from typing import Any
 
 from flask import Flask
 
+from webapp import logs, metrics
+
 log = logging.getLogger(__name__)
 
 _worker: Flask | None = None
@@ -27,8 +29,9 @@ def _app() -> Flask:
     return _worker
 
 
+@logs.handler("events")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Count and notify the batch's changes; name the ones to retry."""
+    """Count and notify the batch's changes; name the ones to retry (metric ``StreamBatchItemFailures``)."""
     from webapp.records.changes import change_from_stream
     from webapp.services.events import changed
 
@@ -40,4 +43,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             log.error("stream record %s skipped: %r", record.get("eventID"), error)
     with _app().app_context():
         failed = changed(changes)
+    if failed:
+        metrics.count(metrics.STREAM_ITEM_FAILURES, len(failed))
     return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failed]}

@@ -18,6 +18,8 @@ from typing import Any
 
 from flask import Flask
 
+from webapp import logs
+
 log = logging.getLogger(__name__)
 
 _workers: dict[str, Flask] = {}
@@ -33,6 +35,7 @@ def _worker(pool_id: str) -> Flask:
     return _workers[pool_id]
 
 
+@logs.handler("cognitoEvents")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Cognito's trigger entry point."""
     if event.get("triggerSource") != "PostConfirmation_ConfirmForgotPassword":
@@ -42,6 +45,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     sub = str(event.get("request", {}).get("userAttributes", {}).get("sub", ""))
     username = str(event.get("userName", ""))
+    logs.acting(sub)
     try:
         with _worker(str(event["userPoolId"])).app_context():
             ended = sign_out_everywhere(sub, username)

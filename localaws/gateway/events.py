@@ -28,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 ACCOUNT_ID = "123456789012"  # moto's default account
 API_ID = "localapi01"
 STAGE = "local"
-FUNCTION_NAME = "webapp-local-web"
+FUNCTION_NAME = "web"  # serverless.yml's name for it, as localaws/functions.py names the others (and log lines)
 LAMBDA_TIMEOUT_SECONDS = 29  # serverless.yml's provider.timeout, API Gateway's own limit too
 DATE_CLAIMS = ("exp", "iat", "nbf")
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

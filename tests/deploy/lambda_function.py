@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,8 @@ HANDLER = "webapp.lambda_handler.handler"  # serverless.yml's functions.web.hand
 
 
 def event(path: str, method: str = "GET", cookie: str = "") -> dict:
-    """An API Gateway REST (payload 1.0) proxy event for the dev stage, as API Gateway sends it."""
+    """An API Gateway REST (payload 1.0) proxy event for the dev stage, as API Gateway sends it (a request id of
+    its own each)."""
     headers = {"Host": HOST, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443", "Accept": "text/html"}
     if cookie:
         headers["Cookie"] = cookie
@@ -46,7 +48,7 @@ def event(path: str, method: str = "GET", cookie: str = "") -> dict:
             "identity": {"sourceIp": "203.0.113.9", "userAgent": "Mozilla/5.0"},
             "path": f"/dev{path}",
             "protocol": "HTTP/1.1",
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "requestId": str(uuid.uuid4()),
             "requestTime": "30/Nov/2026:11:00:00 +0000",
             "requestTimeEpoch": 1796036400000,
             "resourceId": "abcdef",
@@ -61,7 +63,8 @@ def event(path: str, method: str = "GET", cookie: str = "") -> dict:
 def start_function(
     package, tmp_path, extra_env: dict[str, str], handler: str = HANDLER
 ) -> tuple[subprocess.Popen, RuntimeApi]:
-    """The zip's handler under awslambdaric, its log (stdout and stderr) written to tmp_path / "log"."""
+    """The zip's handler under awslambdaric, its log (stdout and stderr) written to tmp_path / "log", in Lambda's
+    JSON log format (serverless.yml's logFormat: Lambda then sets AWS_LAMBDA_LOG_FORMAT and a log level)."""
     task_root = tmp_path / "task"
     with zipfile.ZipFile(package.zip_path) as archive:
         archive.extractall(task_root)
@@ -71,6 +74,8 @@ def start_function(
         "AWS_LAMBDA_RUNTIME_API": api.address,
         "LAMBDA_TASK_ROOT": str(task_root),
         "_HANDLER": handler,
+        "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        "AWS_LAMBDA_LOG_LEVEL": "INFO",
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "fake",

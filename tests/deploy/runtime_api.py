@@ -16,6 +16,7 @@ from typing import Any
 
 PREFIX = "/2018-06-01/runtime"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:webapp-dev-web"
+TRACE_ID = "1-6748f2a0-1b2c3d4e5f60718293a4b5c6"  # X-Ray's, in each invocation's trace header (sampled)
 
 
 class RuntimeApi:
@@ -23,6 +24,7 @@ class RuntimeApi:
         self.events: queue.Queue = queue.Queue()
         self.results: dict[str, queue.Queue] = {}
         self.init_error: dict | None = None
+        self.invoked: list[str] = []  # the request ids of the invocations, in order
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,7 +49,7 @@ class RuntimeApi:
                     "Lambda-Runtime-Aws-Request-Id": request_id,
                     "Lambda-Runtime-Deadline-Ms": "9999999999999",
                     "Lambda-Runtime-Invoked-Function-Arn": FUNCTION_ARN,
-                    "Lambda-Runtime-Trace-Id": "Root=1-00000000-000000000000000000000000",
+                    "Lambda-Runtime-Trace-Id": f"Root={TRACE_ID};Parent=53995c3f42cd8ad8;Sampled=1",
                     "Content-Type": "application/json",
                 }
                 self._reply(200, json.dumps(event).encode(), headers)
@@ -70,6 +72,7 @@ class RuntimeApi:
     def invoke(self, event: dict, timeout: float = 60) -> dict:
         """Hand ``event`` to the function and wait for its answer."""
         request_id = str(uuid.uuid4())
+        self.invoked.append(request_id)
         self.results[request_id] = queue.Queue()
         self.events.put((request_id, event))
         kind, payload = self.results[request_id].get(timeout=timeout)

@@ -6,7 +6,10 @@ web function) with the handler serverless.yml names, on Lambda's event shapes, a
   Alice's record is published once for her; when SNS cannot take a notice, the answer names exactly those
   changes' sequence numbers, and the replay publishes each once;
 - `inbox` gets SNS's deliveries of messages the app published (a record-change notice for one user, a
-  broadcast), each stored once in its audience's partition, however often it is delivered.
+  broadcast), each stored once in its audience's partition, however often it is delivered;
+- every line either writes is one JSON object with its invocation's fields (Lambda's JSON log format, as
+  test_lambda_logs checks the web function's), and the events function's metrics count the notices it sent and
+  those SNS refused, and the changes it named to retry.
 
 One process per function for the module; moto's state is wiped before each test."""
 
@@ -15,7 +18,8 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +28,7 @@ from localaws import resources
 from tests.deploy.event_shapes import ALICE, live_counts, record_lives, sns_record_of, stream_event
 from tests.deploy.lambda_function import emulated_aws, running
 from tests.deploy.runtime_api import RuntimeApi
+from tests.support import telemetry
 from webapp.records import schema
 from webapp.records.stats import StatsStore
 
@@ -37,6 +42,12 @@ class Emulated:
     session: Any
     events: RuntimeApi | None = None
     inbox: RuntimeApi | None = None
+    logs: dict[str, Path] = field(default_factory=dict)  # each function's log file
+
+    def written(self, function: str, request_id: str) -> list[dict[str, Any]]:
+        """What ``function`` wrote in the invocation ``request_id``, as JSON lines."""
+        lines = telemetry.parse(self.logs[function].read_text())
+        return [line for line in lines if line.get("requestId") == request_id]
 
     def client(self, service: str) -> Any:
         return self.session.client(service)
@@ -92,14 +103,29 @@ def emulated(package, tmp_path_factory) -> Iterator[Emulated]:
         functions = package.template["Resources"]
         handlers = {name: functions[f"{name.title()}LambdaFunction"]["Properties"]["Handler"] for name in logs}
         assert handlers == {"events": "webapp.stream_handler.handler", "inbox": "webapp.inbox_handler.handler"}
+        names = {name: {"AWS_LAMBDA_FUNCTION_NAME": f"webapp-dev-{name}"} for name in logs}
         with (
-            running(package, logs["events"], env, handler=handlers["events"]) as events,
-            running(package, logs["inbox"], env, handler=handlers["inbox"]) as inbox,
+            running(package, logs["events"], env | names["events"], handler=handlers["events"]) as events,
+            running(package, logs["inbox"], env | names["inbox"], handler=handlers["inbox"]) as inbox,
         ):
             aws.events, aws.inbox = events, inbox
+            aws.logs = {name: log / "log" for name, log in logs.items()}
             yield aws
-    for log in logs.values():
-        assert "Traceback" not in (log / "log").read_text()
+    for name, log in logs.items():
+        text = (log / "log").read_text()
+        assert "Traceback" not in text
+        every_line_is_json_of_its_invocation(telemetry.parse(text), f"webapp-dev-{name}", getattr(aws, name))
+
+
+def every_line_is_json_of_its_invocation(lines: list[dict], function: str, api: RuntimeApi) -> None:
+    """Each line one JSON object of ``function``, of one of its invocations (or its initialisation, then cold),
+    the first invocation's alone cold; no email address or token (the notices name the admin by email)."""
+    assert lines and telemetry.secrets_in(json.dumps(lines)) == []
+    for line in lines:
+        telemetry.check_line(line)
+        assert line["functionName"] == function
+        invocation = line.get("requestId") or api.invoked[0]  # none: the initialisation, before the first
+        assert invocation in api.invoked and line["coldStart"] == (invocation == api.invoked[0]), line
 
 
 @pytest.fixture
@@ -161,10 +187,13 @@ def test_notices_sns_cannot_take_are_named_by_their_sequence_numbers_and_publish
     answer = aws.events.invoke(event)
     assert answer == {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in by_admin]}
     assert counts(aws, ALICE["sub"]) == expected_counts(changes)  # the counting went through
+    failed = telemetry.metrics_in(aws.written("events", aws.events.invoked[-1]))
+    assert failed == {"NotificationsFailed": 3, "StreamBatchItemFailures": 3}
     aws.subscribe_watcher()  # the topic is back (same ARN), and the queue on it
     # Lambda retries from the lowest failed sequence number: here, the whole batch again
     assert aws.events.invoke(event) == {"batchItemFailures": []}
     assert notices(aws.published()) == ADMINS_CHANGES
+    assert telemetry.metrics_in(aws.written("events", aws.events.invoked[-1])) == {"NotificationsSent": 3}
     assert aws.events.invoke(event) == {"batchItemFailures": []} and aws.published() == []
     assert counts(aws, ALICE["sub"]) == expected_counts(changes)
 

@@ -53,11 +53,13 @@ def test_the_app_package_never_imports_the_local_stack():
 
 def test_make_run_serves_the_api_through_the_api_gateway_stand_in_and_the_pages_straight(tmp_path):
     """`python -m localaws` (what `make run` starts): /api answers as API Gateway's authorizer does, a script's
-    token from the hosted login gets through to the app, and the pages never meet the authorizer."""
+    token from the hosted login gets through to the app, and the pages never meet the authorizer; it prints the
+    functions' JSON log lines, one per request with its id."""
     import requests
 
     from localaws import resources
     from tests.localaws.token_source import TokenSource
+    from tests.support import telemetry
     from tests.support.stack import local_stack
 
     with local_stack(tmp_path) as running:
@@ -75,3 +77,14 @@ def test_make_run_serves_the_api_through_the_api_gateway_stand_in_and_the_pages_
         assert page.status_code == 302 and "/auth/login" in page.headers["Location"]
         assert "x-amzn-RequestId" not in page.headers
         assert running.errors_logged() == []
+        written = running.log.read_text()
+    # The functions' JSON lines, as on Lambda: one per request, with its id (API Gateway's, from the gateway)
+    lines = telemetry.parse("\n".join(line for line in written.splitlines() if line.startswith("{")))
+    requests_seen = [line for line in lines if line.get("logger") == "webapp.requests" and line["path"] != "/healthz"]
+    assert [(line["path"], line["status"]) for line in requests_seen] == [("/api/v1/me", 200), ("/records", 302)]
+    me, records = requests_seen
+    assert me["apiRequestId"] == through.headers["x-amzn-RequestId"] and me["userSub"] == through.json()["sub"]
+    assert records["apiRequestId"] != me["apiRequestId"] and "userSub" not in records
+    assert {line["functionName"] for line in requests_seen} == {"web"} and not me["coldStart"]  # health checks first
+    [counted] = [line for line in lines if telemetry.is_metrics(line)]
+    assert telemetry.emf(counted) == {"ApiCallsUserToken": 1} and counted["apiRequestId"] == me["apiRequestId"]

@@ -221,8 +221,9 @@ class LocalStack:
         return next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
 
     def errors_logged(self) -> list[str]:
-        """Lines of the stack's log that report a failure: a traceback, an unexpected AWS error, a 5xx answer."""
-        failure = re.compile(r'Traceback|unhandled exception|unexpected|" 5\d\d ')
+        """Lines of the stack's log that report a failure: a traceback, an unexpected AWS error, a 5xx answer (in
+        the server's line, or the app's own JSON line of the request)."""
+        failure = re.compile(r'Traceback|unhandled exception|unexpected|" 5\d\d |"status": 5\d\d\b')
         return [line for line in self.log.read_text().splitlines() if failure.search(line)]
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import current_app, request
 
+from webapp import logs, metrics
 from webapp.actors import Actor
 from webapp.api.problems import Problem
 
@@ -67,6 +68,7 @@ def caller() -> Caller:
     claims = authorizer.get("claims") if isinstance(authorizer, dict) else None
     if not isinstance(claims, dict) or not claims.get("sub") or claims.get("token_use") != "access":
         raise Problem("unauthenticated", "This API takes an access token at API Gateway.")
+    logs.acting(str(claims["sub"]))
     prefix = current_app.config["API_RESOURCE_SERVER"]
     client_id = str(claims.get("client_id", ""))
     machine = not claims.get("username") and str(claims.get("sub")) == client_id
@@ -77,6 +79,7 @@ def caller() -> Caller:
     found = Caller(actor, scopes_of(claims.get("scope"), prefix), client_id, machine, issued, dict(claims))
     if issued <= revoked_at(found.actor.sub):  # the same second as the sign-out: refused, to be sure
         raise Problem("token-revoked", "This token was issued before its user was signed out. Get a new one.")
+    metrics.count(metrics.API_CALLS_MACHINE if machine else metrics.API_CALLS_USER)
     return found
 
 

@@ -14,6 +14,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
+from webapp import logs, metrics
 from webapp.auth import sealing
 from webapp.auth.guards import is_public, renews_sign_in
 from webapp.auth.oauth import HostedLogin, OAuthError
@@ -59,6 +60,8 @@ def start_user_session(user: User, tokens: dict[str, Any]) -> None:
     session["tokens"] = token_record(tokens, refresh_token=tokens.get("refresh_token", ""))
     login_user(user)
     generate_csrf()  # minted now, with the sign-in write, so that the next page views write nothing
+    logs.acting(user.sub)
+    metrics.count(metrics.SIGN_INS)
     log.info("signed in: %s", user.sub)
 
 

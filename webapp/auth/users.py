@@ -9,6 +9,7 @@ from typing import Any
 from flask import session
 from flask_login import UserMixin
 
+from webapp import logs
 from webapp.actors import ADMIN_GROUP, Actor
 
 
@@ -60,4 +61,5 @@ def load_user(user_id: str) -> User | None:
     stored = session.get("user")
     if not stored or stored.get("sub") != user_id:
         return None
+    logs.acting(user_id)
     return User(**stored)

@@ -9,6 +9,7 @@ from flask import after_this_request, flash, redirect, render_template, request,
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from webapp import metrics
 from webapp.auth import attempts, bp
 from webapp.auth.gate import (
     app_path,
@@ -92,6 +93,7 @@ def _reauthenticate(sub: str) -> Response:
 def _refuse(reason: str, message: str) -> tuple[str, int]:
     """A clear 400 page with a way to try again, and a log line saying why; no session is created."""
     log.warning("sign-in refused: %s", reason)
+    metrics.count(metrics.SIGN_IN_FAILURES)
     return render_template("auth/failed.html", message=message), 400
 
 

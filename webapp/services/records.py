@@ -9,11 +9,12 @@ store (record, history entry); the ``events`` function then counts it and tells 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from webapp import paging
+from webapp import metrics, paging
 from webapp.actors import Actor
 from webapp.dynamodb import QueryPage
 from webapp.records import schema
@@ -152,7 +153,9 @@ def deleted(size: int, start: dict | None = None, backward: bool = False) -> Que
 def create(actor: Actor, values: dict[str, Any], record_id: str) -> Record:
     """A new record of the actor's with the id its form was given (so a resubmitted form cannot create it
     twice: AlreadyCreated; RecordNotFound when that id is someone else's)."""
-    return record_store().create(actor.sub, actor.email, actor.audit(), values, record_id)
+    created = record_store().create(actor.sub, actor.email, actor.audit(), values, record_id)
+    metrics.count(metrics.RECORD_SAVES)
+    return created
 
 
 MERGE_ATTEMPTS = 3  # a merged save that is itself overtaken is merged again, this many times in all
@@ -196,6 +199,27 @@ def merge(base: dict[str, Any], mine: dict[str, Any], current: Record) -> tuple[
     return merged, kept
 
 
+def _counted(save: Callable[..., Saved]) -> Callable[..., Saved]:
+    """A save's metrics: ``RecordSaves`` (and ``RecordMerges`` when it was made on a stale version and merged
+    with the saves since), or ``MergeConflicts`` when it needs a decision (any VersionConflict: the conflict
+    page, the API's 409 or 412)."""
+
+    @functools.wraps(save)
+    def counted(actor: Actor, record: Record, values: dict[str, Any], expected_version: int, *more: Any) -> Saved:
+        try:
+            saved = save(actor, record, values, expected_version, *more)
+        except VersionConflict:
+            metrics.count(metrics.MERGE_CONFLICTS)
+            raise
+        metrics.count(metrics.RECORD_SAVES)
+        if saved.record.version > expected_version + 1:
+            metrics.count(metrics.RECORD_MERGES)
+        return saved
+
+    return counted
+
+
+@_counted
 def update(
     actor: Actor, record: Record, values: dict[str, Any], expected_version: int, base: dict[str, Any] | None = None
 ) -> Saved:
@@ -234,6 +258,7 @@ def fields_changed_since(record: Record, version: int) -> set[str]:
     return {name for entry in entries if int(entry.get("version", 0)) > version for name in entry.get("changes") or {}}
 
 
+@_counted
 def patch(actor: Actor, record: Record, changes: dict[str, Any], expected_version: int) -> Saved:
     """Apply ``changes`` (only the fields sent, as the JSON API's PATCH) to ``record`` if it is still at
     ``expected_version``; on a later version, the same merge rule as the pages: the save goes through when
