@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from bench import measure
+from bench import events, measure
 from bench.package import ROOT, build, runtime_provided
 
 PAGE_SIZE = 20  # the list page's default size
@@ -53,7 +53,7 @@ API_REQUESTS = (
     ("admin", "/api/v1/records", "/records"),
     ("admin", "/api/v1/records/{record}", "/records/{record}"),
 )
-TARGETS = {"cold_start": 1.3, "latency": 1.5, "export_memory": 1.2, "package_bytes": 15_000_000}
+TARGETS = {"cold_start": 1.3, "latency": 1.5, "batch": 1.5, "export_memory": 1.2, "package_bytes": 15_000_000}
 
 
 def main() -> int:
@@ -63,6 +63,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=25, help="warm requests per page and side (median)")
     parser.add_argument("--records", type=int, default=20_000, help="records in the large table")
     parser.add_argument("--export-small", type=int, default=1_000, help="records in the small CSV export")
+    parser.add_argument("--stream-batches", type=int, default=5, help="batches of 100 changes for `events` (median)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
     started = time.monotonic()
@@ -104,9 +105,11 @@ def lambda_environment(env: dict[str, str]) -> dict[str, str]:
     return env | {"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "LOG_LEVEL": "WARNING"}
 
 
-def measure_all(stack: Any, task_root: Path, runtime: Path, args: argparse.Namespace) -> tuple[dict, list, dict, dict]:
+def measure_all(
+    stack: Any, task_root: Path, runtime: Path, args: argparse.Namespace
+) -> tuple[dict, list, dict, dict, dict]:
     """Every page a user and an admin visit (calls, latency against the floor), the API's reads beside them,
-    the cold start, the scale."""
+    the cold start, the event functions, the scale."""
     sys.path.insert(0, str(measure.FLOOR_DIR))
     import floor_handler
 
@@ -136,7 +139,8 @@ def measure_all(stack: Any, task_root: Path, runtime: Path, args: argparse.Names
     secret = ("ssm", "GetParameters", {"Names": [SECRET_PARAMETER], "WithDecryption": True})
     first_calls = [secret, *measure.visit(app, log, "/auth/login", "")["calls"]]
     cold = measure.cold_start(task_root, runtime, lambda_environment(stack.env), first_calls, args.runs)
-    return cold, pages, api, measure_scale(stack, app, log, user, cookies["user"], args)
+    functions = events.measure_events(stack, log, task_root, runtime, lambda_environment(stack.env), args)
+    return cold, pages, api, functions, measure_scale(stack, app, log, user, cookies["user"], args)
 
 
 def measure_api(
@@ -212,7 +216,7 @@ def measure_scale(stack: Any, app: Any, log: Any, user: Any, cookie: str, args: 
     return figures
 
 
-def summarise(cold: dict, pages: list[dict], api: dict, scale: dict, package: dict) -> dict[str, Any]:
+def summarise(cold: dict, pages: list[dict], api: dict, functions: dict, scale: dict, package: dict) -> dict[str, Any]:
     """The figures with their floors and targets, each marked met or not."""
     worst = max(pages, key=lambda page: page["app_ms"] / page["floor_ms"])
     record_pages = [page for page in pages if page["page"].startswith("/records")]
@@ -259,6 +263,7 @@ def summarise(cold: dict, pages: list[dict], api: dict, scale: dict, package: di
             TARGETS["latency"],
         ),
         *api_summary(api),
+        *events_summary(functions),
         {
             "figure": "list page items read (the floor: the small table)",
             "app": f"{read_large} of {large:,} records",
@@ -285,7 +290,8 @@ def summarise(cold: dict, pages: list[dict], api: dict, scale: dict, package: di
             target="≤ 15 MB",
         ),
     ]
-    return {"summary": summary, "cold_start": cold, "pages": pages, "api": api, "scale": scale, "package": package}
+    results = {"summary": summary, "cold_start": cold, "pages": pages, "api": api, "events": functions}
+    return results | {"scale": scale, "package": package}
 
 
 def api_summary(api: dict) -> list[dict]:
@@ -322,6 +328,50 @@ def api_summary(api: dict) -> list[dict]:
             TARGETS["latency"],
         ),
     ]
+
+
+def events_summary(functions: dict) -> list[dict]:
+    """The event functions' figures: the warm batch (time, writes), each function's cold start."""
+    batch = functions["batch"]
+    operations = batch["operations"]
+    transactions = operations.get("dynamodb:TransactWriteItems", 0)
+    others = {op: n for op, n in operations.items() if op != "dynamodb:TransactWriteItems"}
+    rows = [
+        check(
+            f"events: a stream batch of {batch['changes']} changes, warm (floor: its {transactions} transactions "
+            "replayed on ledger items of their own)",
+            f"{batch['app_ms']:.1f} ms",
+            f"{batch['floor_ms']:.1f} ms",
+            batch["app_ms"] / batch["floor_ms"],
+            TARGETS["batch"],
+        ),
+        {
+            "figure": "events: the batch's DynamoDB writes",
+            "app": f"{transactions} TransactWriteItems of {batch['items_written']} items "
+            f"({batch['ledger_items']} records counted, {batch['title_edits']} title edits: nothing)"
+            + (", and " + listed(others) if others else ""),
+            "floor": f"{batch['records_counted']} records to count: {batch['expected_transactions']} transactions",
+            "ratio": "",
+            "target": "1 per ≤ 40 records counted, nothing else",
+            "ok": transactions == batch["expected_transactions"]
+            and not others
+            and batch["ledger_items"] == batch["records_counted"],
+        },
+    ]
+    for name, first in (("events", "a batch of 1 change"), ("inbox", "1 message")):
+        cold = functions["cold_start"][name]
+        rows.append(
+            check(
+                f"cold start, {name} function ({first}; floor: boto3 making the same calls, "
+                + ", ".join(cold["calls"])
+                + ")",
+                f"{cold['app_ms']:.0f} ms",
+                f"{cold['floor_ms']:.0f} ms",
+                cold["app_ms"] / cold["floor_ms"],
+                TARGETS["cold_start"],
+            )
+        )
+    return rows
 
 
 def check(

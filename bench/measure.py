@@ -94,24 +94,33 @@ import importlib, json, sys, time
 start = time.perf_counter()
 handler = importlib.import_module(sys.argv[1]).handler
 answer = handler(json.loads(sys.argv[2]), None)
-print(json.dumps({"seconds": time.perf_counter() - start, "status": answer["statusCode"]}))
+seconds = time.perf_counter() - start
+answer = {"statusCode": answer["statusCode"]} if "statusCode" in answer else answer  # a page: its status only
+print(json.dumps({"seconds": seconds, "answer": answer}))
 """
 
 
-def first_answer(module: str, path: list[Path], env: dict[str, str], cwd: Path) -> float:
-    """Seconds from a fresh interpreter's first import of ``module`` to its answer to the sign-in event.
+def first_invoke(module: str, path: list[Path], env: dict[str, str], cwd: Path, first: dict) -> tuple[float, Any]:
+    """Seconds from a fresh interpreter's first import of ``module`` to its handler's answer to ``first``, and
+    that answer (a page's: its status code alone).
 
     ``-S``: no site-packages, so each side sees only its package plus what Lambda's runtime provides.
     """
     child_env = env | {"PYTHONPATH": os.pathsep.join(map(str, path)), "PATH": os.environ.get("PATH", "")}
-    command = [sys.executable, "-S", "-c", FIRST_EVENT, module, json.dumps(event("/auth/login"))]
+    command = [sys.executable, "-S", "-c", FIRST_EVENT, module, json.dumps(first)]
     result = subprocess.run(command, env=child_env, cwd=cwd, capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         raise RuntimeError(f"{module} failed its first event:\n{result.stderr[-3000:]}")
     answer = json.loads(result.stdout.strip().splitlines()[-1])
-    if answer["status"] >= 400:
-        raise RuntimeError(f"{module} answered its first event with {answer['status']}")
-    return answer["seconds"]
+    return answer["seconds"], answer["answer"]
+
+
+def first_answer(module: str, path: list[Path], env: dict[str, str], cwd: Path) -> float:
+    """Seconds from a fresh interpreter's first import of ``module`` to its answer to the sign-in event."""
+    seconds, answer = first_invoke(module, path, env, cwd, event("/auth/login"))
+    if answer["statusCode"] >= 400:
+        raise RuntimeError(f"{module} answered its first event with {answer['statusCode']}")
+    return seconds
 
 
 def cold_start(task_root: Path, runtime: Path, env: dict[str, str], calls: list, runs: int) -> dict[str, Any]:
@@ -141,8 +150,10 @@ class CallLog:
 
     def __init__(self) -> None:
         self.recording = False
+        self.copies = True  # off where the copying would be timed: the calls' parameters are then kept as passed
         self.calls: list[tuple[str, str, dict]] = []
         self.items_read = 0
+        self.seconds = 0.0  # spent in the recorded calls, waiting on AWS included
 
     def install(self) -> None:
         from botocore.client import BaseClient
@@ -153,8 +164,11 @@ class CallLog:
         def recorded(client: Any, operation: str, params: dict) -> Any:
             if not log.recording:
                 return original(client, operation, params)
-            log.calls.append((client.meta.service_model.service_name, operation, copy.deepcopy(params)))
+            kept = copy.deepcopy(params) if log.copies else params
+            log.calls.append((client.meta.service_model.service_name, operation, kept))
+            started = time.perf_counter()
             response = original(client, operation, params)
+            log.seconds += time.perf_counter() - started
             if operation in ("Query", "Scan"):
                 log.items_read += response.get("ScannedCount", response.get("Count", 0))
             return response
@@ -162,7 +176,7 @@ class CallLog:
         BaseClient._make_api_call = recorded
 
     def start(self) -> None:
-        self.calls, self.items_read, self.recording = [], 0, True
+        self.calls, self.items_read, self.seconds, self.recording = [], 0, 0.0, True
 
     def stop(self) -> list[tuple[str, str, dict]]:
         self.recording = False

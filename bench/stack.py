@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from bench.package import ROOT
 from localaws import seed
 from localaws import stack as localstack
 from localaws.processes import free_port, serving
@@ -29,10 +30,11 @@ class Stack:
 
 @contextmanager
 def emulator() -> Iterator[str]:
-    """moto's server in its own process: its CPU time and memory never count as the app's."""
+    """moto's server in its own process: its CPU time and memory never count as the app's (bench/emulator.py
+    says what it leaves out of moto's own)."""
     port = free_port()
-    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with serving("the emulator", command, port, stop=signal.SIGTERM, seconds=20):
+    command = [sys.executable, "-m", "bench.emulator", "-H", "127.0.0.1", "-p", str(port)]
+    with serving("the emulator", command, port, stop=signal.SIGTERM, seconds=20, cwd=ROOT):
         yield f"http://127.0.0.1:{port}"
 
 

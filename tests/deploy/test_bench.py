@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.timeout(400)  # packaging and a small bench run in the 
 def results(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("bench") / "results.json"
     command = [sys.executable, "-m", "bench", "--runs", "1", "--requests", "2", "--records", "300"]
-    command += ["--export-small", "120", "--json", str(out)]
+    command += ["--export-small", "120", "--stream-batches", "1", "--json", str(out)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "| cold start (sign-in page, median) |" in done.stdout
@@ -97,3 +98,31 @@ def test_the_cold_start_is_measured_against_both_floors(results):
     # Both floors are measured in the same run; their order is within timing noise on a busy machine (CI saw
     # 227 ms against 219 ms), so only their presence is a fact worth asserting here.
     assert cold["floor_ms"] > 0 and cold["floor_with_calls_ms"] > 0 and cold["app_ms"] > 0
+
+
+def test_a_stream_batch_of_100_changes_is_measured_against_its_floor(results):
+    batch = results["events"]["batch"]
+    assert batch["changes"] == 100 and batch["runs"] == 1
+    assert batch["app_ms"] > 0 and batch["floor_ms"] > 0  # their ratio is a timing: README's table judges it
+    assert any(row["figure"].startswith("events: a stream batch of 100 changes") for row in results["summary"])
+
+
+def test_the_batch_writes_one_transaction_per_40_records_counted_and_nothing_for_title_edits(results):
+    batch = results["events"]["batch"]
+    counted = batch["changes"] - batch["title_edits"]
+    assert batch["records_counted"] == counted == 85
+    assert batch["operations"] == {"dynamodb:TransactWriteItems": math.ceil(counted / 40)}  # 3, and no other call
+    assert batch["ledger_items"] == counted  # each record's ledger moved once; a title edit moved none
+    transactions = batch["expected_transactions"]
+    assert counted < batch["items_written"] <= 100 * transactions  # the counters beside; DynamoDB's limit
+    row = next(row for row in results["summary"] if row["figure"] == "events: the batch's DynamoDB writes")
+    assert row["ok"], row
+
+
+@pytest.mark.parametrize(("function", "calls"), [("events", ["dynamodb:TransactWriteItems"]), ("inbox", None)])
+def test_each_event_function_cold_start_is_measured_beside_a_floor_making_the_same_calls(results, function, calls):
+    cold = results["events"]["cold_start"][function]
+    assert cold["runs"] == 1 and cold["app_ms"] > 0 and cold["floor_ms"] > 0
+    assert cold["calls"] and all(call.startswith("dynamodb:") for call in cold["calls"]), cold
+    assert calls is None or cold["calls"] == calls  # the inbox's: its own reads and one transaction
+    assert "dynamodb:TransactWriteItems" in cold["calls"]
