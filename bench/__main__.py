@@ -135,11 +135,12 @@ def measure_all(
             latency = measure.warm_latency(app, floor_handler, path, cookies[role], seen, args.requests)
             pages.append({"role": role, "page": template, **latency} | without_calls(seen))
     api = measure_api(stack, app, log, floor_handler, arguments, pages, args)
-    # The first answer's AWS calls: the secret key read when the app is made, the sign-in page's session.
-    secret = ("ssm", "GetParameters", {"Names": [SECRET_PARAMETER], "WithDecryption": True})
-    first_calls = [secret, *measure.visit(app, log, "/auth/login", "")["calls"]]
-    cold = measure.cold_start(task_root, runtime, lambda_environment(stack.env), first_calls, args.runs)
-    functions = events.measure_events(stack, log, task_root, runtime, lambda_environment(stack.env), args)
+    # The first answer: the secret key read through the Parameters and Secrets extension when the app is made
+    # (no AWS call of the app's own), then the sign-in page's own AWS calls (none: nothing is written).
+    first_calls = measure.visit(app, log, "/auth/login", "")["calls"]
+    env = lambda_environment(stack.env)
+    cold = measure.cold_start(task_root, runtime, env, first_calls, args.runs, stack.extension, [SECRET_PARAMETER])
+    functions = events.measure_events(stack, log, task_root, runtime, env, args)
     return cold, pages, api, functions, measure_scale(stack, app, log, user, cookies["user"], args)
 
 
@@ -234,18 +235,23 @@ def summarise(cold: dict, pages: list[dict], api: dict, functions: dict, scale: 
     export_small, export_large = scale[f"export_{scale['export_small']}"], scale[f"export_{large}"]
     summary = [
         check(
-            "cold start (sign-in page, median)",
+            "cold start, web function (sign-in page, median; floor: Flask, boto3 and serverless-wsgi)",
             f"{cold['app_ms']:.0f} ms",
             f"{cold['floor_ms']:.0f} ms",
             cold["app_ms"] / cold["floor_ms"],
             TARGETS["cold_start"],
         ),
         check(
-            "cold start against the floor making the same AWS calls (" + ", ".join(cold["calls"]) + ")",
+            "cold start, web function, against the floor reading the secret key the same way ("
+            + "/".join(map(str, cold["secret_reads"]))
+            + " GET per start through the Parameters and Secrets extension"
+            + "".join(f", {call}" for call in cold["calls"])
+            + ")",
             f"{cold['app_ms']:.0f} ms",
             f"{cold['floor_with_calls_ms']:.0f} ms",
             cold["app_ms"] / cold["floor_with_calls_ms"],
             TARGETS["cold_start"],
+            extra_ok=cold["secret_reads"] == [1],
         ),
         {
             "figure": "AWS calls per page view",
@@ -358,7 +364,11 @@ def events_summary(functions: dict) -> list[dict]:
             and batch["ledger_items"] == batch["records_counted"],
         },
     ]
-    for name, first in (("events", "a batch of 1 change"), ("inbox", "1 message")):
+    for name, first in (
+        ("events", "a batch of 1 change"),
+        ("inbox", "1 message"),
+        ("cognitoEvents", "a password reset: sign-out everywhere"),
+    ):
         cold = functions["cold_start"][name]
         rows.append(
             check(

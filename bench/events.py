@@ -5,10 +5,11 @@
   own client; the ledger items moved to keys of their own, where every condition holds as it did for the
   handler), its own time outside those calls, and the writes counted: one TransactWriteItems per 40 records
   whose count moved, nothing for a title edit;
-- the cold start of `events` (webapp.stream_handler) and `inbox` (webapp.inbox_handler): a fresh ``python -S``
-  process importing the packaged handler and answering its first event (a batch of one change; one SNS
-  message), as the web function's cold start is measured, beside the floor that imports boto3 and makes the
-  same AWS calls.
+- the cold start of `events` (webapp.stream_handler), `inbox` (webapp.inbox_handler) and `cognitoEvents`
+  (webapp.triggers): a fresh ``python -S`` process importing the packaged handler and answering its first event
+  (a batch of one change; one SNS message; Cognito's PostConfirmation after a password reset, which signs the
+  user out everywhere), as the web function's cold start is measured, beside the floor that imports boto3 and
+  makes the same AWS calls.
 
 The changes are their owners' own (no record-change notice), written as the app's store writes them, and read back
 from the records table's stream in Lambda's event shape.
@@ -169,7 +170,7 @@ class Changes:
 
 
 def measure_events(stack: Any, log: measure.CallLog, task_root: Path, runtime: Path, env: dict, args: Any) -> dict:
-    """The warm batch and the two cold starts."""
+    """The warm batch and the three cold starts."""
     changes = Changes.start(stack.session)
     answer_of("events", invoke_events(changes.stream.event()))  # counts the edited records' creation; warms up
     return {
@@ -177,6 +178,7 @@ def measure_events(stack: Any, log: measure.CallLog, task_root: Path, runtime: P
         "cold_start": {
             "events": cold_events(changes, log, task_root, runtime, env, args.runs),
             "inbox": cold_inbox(stack, log, task_root, runtime, env, args.runs),
+            "cognitoEvents": cold_cognito(stack, log, task_root, runtime, env, args.runs),
         },
     }
 
@@ -327,8 +329,12 @@ def _bare(body: dict) -> dict:
 
 
 def answer_of(function: str, answer: Any) -> Any:
-    """The function's answer, or the bench stops: a batch with failures, a message not stored."""
-    ok = answer.get("batchItemFailures") == [] if function == "events" else answer.get("stored") == 1
+    """The function's answer, or the bench stops: a batch with failures, a message not stored, a trigger that did
+    not hand Cognito its event back."""
+    if function == "cognitoEvents":
+        ok = answer.get("triggerSource") == RESET_TRIGGER and answer.get("response") == {}
+    else:
+        ok = answer.get("batchItemFailures") == [] if function == "events" else answer.get("stored") == 1
     if not ok:
         raise SystemExit(f"{function}: unexpected answer {answer!r}")
     return answer
@@ -356,6 +362,40 @@ def cold_inbox(stack: Any, log: measure.CallLog, task_root: Path, runtime: Path,
     calls = unconditional(log.stop())
     events = [sns_event(f"user:{next(iter(stack.subs.values()))}") for _ in range(runs)]
     return cold_start("webapp.inbox_handler", "inbox", events, calls, task_root, runtime, env)
+
+
+RESET_TRIGGER = "PostConfirmation_ConfirmForgotPassword"
+RESET_EMAIL = "bench-reset@example.com"
+
+
+def cold_cognito(stack: Any, log: measure.CallLog, task_root: Path, runtime: Path, env: dict, runs: int) -> dict:
+    """The `cognitoEvents` function's cold start on Cognito's signal that a user reset a forgotten password, beside
+    the floor making the same calls. The user is one of the bench's own, with no session: a seed account's sign-out
+    would end the sessions the pages were measured with."""
+    from webapp import triggers
+
+    pool = stack.env["COGNITO_USER_POOL_ID"]
+    cognito = stack.session.client("cognito-idp")
+    attributes = [{"Name": "email", "Value": RESET_EMAIL}, {"Name": "email_verified", "Value": "true"}]
+    user = cognito.admin_create_user(
+        UserPoolId=pool, Username=RESET_EMAIL, UserAttributes=attributes, MessageAction="SUPPRESS"
+    )["User"]
+    event = {
+        "version": "1",
+        "region": pool.split("_", 1)[0],
+        "userPoolId": pool,
+        "userName": user["Username"],
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": stack.env["COGNITO_CLIENT_ID"]},
+        "triggerSource": RESET_TRIGGER,
+        "request": {"userAttributes": {a["Name"]: a["Value"] for a in user["Attributes"]}},
+        "response": {},
+    }
+    log.start()
+    answer_of("cognitoEvents", triggers.handler(copy.deepcopy(event), None))
+    calls = unconditional(log.stop())
+    if "cognito-idp:AdminUserGlobalSignOut" not in {f"{service}:{operation}" for service, operation, _ in calls}:
+        raise SystemExit(f"cognitoEvents: no global sign-out among its calls {calls!r}")
+    return cold_start("webapp.triggers", "cognitoEvents", [event] * runs, calls, task_root, runtime, env)
 
 
 def sns_event(audience: str) -> dict[str, Any]:

@@ -123,14 +123,20 @@ def first_answer(module: str, path: list[Path], env: dict[str, str], cwd: Path) 
     return seconds
 
 
-def cold_start(task_root: Path, runtime: Path, env: dict[str, str], calls: list, runs: int) -> dict[str, Any]:
-    """Median seconds to the first answer: the app's handler, the floor's, and the floor making ``calls``
-    (the AWS calls the app's first answer needs), runs interleaved."""
-    app, floor, floor_calls = [], [], []
+def cold_start(
+    task_root: Path, runtime: Path, env: dict[str, str], calls: list, runs: int, extension: Any, secrets: list[str]
+) -> dict[str, Any]:
+    """Median seconds to the first answer: the app's handler, the floor's, and the floor reading the same
+    ``secrets`` through the Parameters and Secrets extension (its stand-in, ``extension``) and making ``calls``
+    (the AWS calls the app's first answer makes itself), runs interleaved. Also how many parameters each of the
+    app's starts read through the extension."""
+    app, floor, floor_calls, reads = [], [], [], []
     floor_path = [FLOOR_DIR, task_root, runtime]
-    calls_env = env | {"FLOOR_CALLS": json.dumps(calls)}
+    calls_env = env | {"FLOOR_CALLS": json.dumps(calls), "FLOOR_SECRETS": json.dumps(secrets)}
     for _ in range(runs):
+        before = len(extension.requests)
         app.append(first_answer("webapp.lambda_handler", [task_root, runtime], env, task_root))
+        reads.append(len(extension.requests) - before)
         floor.append(first_answer("floor_handler", floor_path, env, FLOOR_DIR))
         floor_calls.append(first_answer("floor_handler", floor_path, calls_env, FLOOR_DIR))
     return {
@@ -138,6 +144,7 @@ def cold_start(task_root: Path, runtime: Path, env: dict[str, str], calls: list,
         "floor_ms": ms(statistics.median(floor)),
         "floor_with_calls_ms": ms(statistics.median(floor_calls)),
         "calls": [f"{service}:{operation}" for service, operation, _ in calls],
+        "secret_reads": sorted(set(reads)),  # through the extension, per start: [1] when each read its key once
         "runs": runs,
     }
 

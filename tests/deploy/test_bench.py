@@ -26,7 +26,7 @@ def results(tmp_path_factory) -> dict:
     command += ["--export-small", "120", "--stream-batches", "1", "--json", str(out)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "| cold start (sign-in page, median) |" in done.stdout
+    assert "| cold start, web function (sign-in page, median; floor: Flask, boto3 and serverless-wsgi) |" in done.stdout
     return json.loads(out.read_text())
 
 
@@ -93,11 +93,23 @@ def test_the_lambda_zip_is_under_fifteen_megabytes(results):
 
 
 def test_the_cold_start_is_measured_against_both_floors(results):
+    """The secret key comes through the Parameters and Secrets extension, once per start, and the first answer
+    makes no AWS call of its own (no botocore client; a sign-in attempt waits in the browser: no DynamoDB write)."""
     cold = results["cold_start"]
-    assert cold["calls"] == ["ssm:GetParameters"]  # a sign-in attempt waits in the browser: no DynamoDB write
+    assert cold["calls"] == [] and cold["secret_reads"] == [1]
     # Both floors are measured in the same run; their order is within timing noise on a busy machine (CI saw
     # 227 ms against 219 ms), so only their presence is a fact worth asserting here.
     assert cold["floor_ms"] > 0 and cold["floor_with_calls_ms"] > 0 and cold["app_ms"] > 0
+
+
+def test_the_web_functions_cold_start_is_judged_against_its_target_in_the_table(results):
+    """Measured and reported: its row says the ratio, the target (1.3x the bare floor) and whether it was met.
+    Whether it was is a timing, judged by README's full runs, not here (a shared CI machine is too noisy)."""
+    [row] = [row for row in results["summary"] if row["figure"].startswith("cold start, web function (sign-in")]
+    cold = results["cold_start"]
+    ratio = cold["app_ms"] / cold["floor_ms"]
+    assert row["target"] == "\u2264 1.3\u00d7" and row["ratio"] == f"{ratio:.2f}\u00d7"  # as printed
+    assert row["ok"] is (ratio <= 1.3)  # "met" follows from the ratio; the ratio itself is not asserted
 
 
 def test_a_stream_batch_of_100_changes_is_measured_against_its_floor(results):
@@ -117,6 +129,15 @@ def test_the_batch_writes_one_transaction_per_40_records_counted_and_nothing_for
     assert counted < batch["items_written"] <= 100 * transactions  # the counters beside; DynamoDB's limit
     row = next(row for row in results["summary"] if row["figure"] == "events: the batch's DynamoDB writes")
     assert row["ok"], row
+
+
+def test_the_cognito_trigger_cold_start_is_measured_beside_a_floor_making_the_same_calls(results):
+    """A password reset's PostConfirmation: the user signed out everywhere (at Cognito, and marked in the sessions
+    table, where the bench's user has no session to delete)."""
+    cold = results["events"]["cold_start"]["cognitoEvents"]
+    assert cold["runs"] == 1 and cold["app_ms"] > 0 and cold["floor_ms"] > 0
+    assert cold["calls"] == ["cognito-idp:AdminUserGlobalSignOut", "dynamodb:PutItem", "dynamodb:Query"], cold
+    assert any(row["figure"].startswith("cold start, cognitoEvents function") for row in results["summary"])
 
 
 @pytest.mark.parametrize(("function", "calls"), [("events", ["dynamodb:TransactWriteItems"]), ("inbox", None)])
