@@ -11,8 +11,10 @@ moment it was published. ``Deliverer`` then delivers each one once, as SNS and L
   1.0, EventSubscriptionArn, and ``Sns``: Type, MessageId, TopicArn, Subject (null when none), Message, Timestamp,
   SignatureVersion, Signature, SigningCertUrl, UnsubscribeUrl, MessageAttributes as ``{name: {Type, Value}}``);
 - invoked asynchronously, as SNS invokes Lambda: Publish has long returned; a failed invocation is retried twice
-  (the function's ``maximumRetryAttempts`` in serverless.yml, if it says otherwise), then dropped with a log line
-  (the function declares no on-failure destination);
+  (the function's ``maximumRetryAttempts`` in serverless.yml, if it says otherwise), then goes to the function's
+  ``destinations.onFailure`` queue as Lambda's invocation record (``requestContext`` with the condition
+  ``RetriesExhausted`` and the invoke count, ``requestPayload``: the SNS event, ``responseContext`` and
+  ``responsePayload``: the error), or is dropped with a log line when the function declares none;
 - a delivery SNS cannot make at all (no such function: a client-side error, not retried) goes to the
   subscription's dead-letter queue (its ``RedrivePolicy``), as the JSON message SNS sends an SQS queue.
 
@@ -35,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from localaws import functions, lambdas
+from localaws import functions, lambdas, resources
 
 log = logging.getLogger("localaws.deliveries")
 
@@ -117,6 +119,7 @@ class Delivery:
     notification: Notification
     attempts: int = 0
     due: float = 0.0
+    error: dict[str, str] = field(default_factory=dict)  # the last attempt's, as Lambda reports a function error
 
     @property
     def function_name(self) -> str:
@@ -154,6 +157,24 @@ def lambda_event(delivery: Delivery) -> dict[str, Any]:
                 },
             }
         ]
+    }
+
+
+def invocation_record(delivery: Delivery, function: functions.Function, request_id: str, now: float) -> dict[str, Any]:
+    """What Lambda sends an asynchronous invocation's on-failure destination once its retries are spent."""
+    moment = dt.datetime.fromtimestamp(now, dt.UTC)
+    return {
+        "version": "1.0",
+        "timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z",
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": f"{function.arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": delivery.attempts,
+        },
+        "requestPayload": lambda_event(delivery),
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": delivery.error,
     }
 
 
@@ -246,24 +267,40 @@ class Deliverer:
             self._dead_letter(delivery, f"Function not found: {delivery.endpoint}")
             return
         delivery.attempts += 1
+        context = functions.Context(function)
         try:
-            context = functions.Context(function)
             functions.invoke(function, lambda_event(delivery), context, self.handlers.get(name))
             return
         except functions.HandlerUnavailable as error:
             log.warning("%s: %s: message %s not handled (attempt %d)", name, error, message_id, delivery.attempts)
-        except Exception:
+            delivery.error = {"errorMessage": str(error), "errorType": "Runtime.ImportModuleError"}
+        except Exception as error:
             log.exception("%s: the handler raised on message %s (attempt %d)", name, message_id, delivery.attempts)
+            delivery.error = {"errorMessage": str(error), "errorType": type(error).__name__}
         if delivery.attempts <= int(function.settings.get("maximumRetryAttempts", ASYNC_RETRIES)):
             delivery.due = self.clock() + self.backoff(delivery.attempts - 1)
             self._queue.append(delivery)
-        else:
+            return
+        on_failure = (function.settings.get("destinations") or {}).get("onFailure") or ""
+        destination = functions.logical_id(on_failure.get("arn", "") if isinstance(on_failure, dict) else on_failure)
+        url = resources.queue_url(self._sqs, destination) if destination else None
+        if url is None:
             log.warning(
                 "%s: message %s dropped after %d attempts (an asynchronous event with no on-failure destination)",
                 name,
                 message_id,
                 delivery.attempts,
             )
+            return
+        record = invocation_record(delivery, function, context.aws_request_id, self.clock())
+        self._sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
+        log.warning(
+            "%s: message %s failed %d attempts: sent to the on-failure destination %s",
+            name,
+            message_id,
+            delivery.attempts,
+            destination,
+        )
 
     def _dead_letter(self, delivery: Delivery, reason: str) -> None:
         """A delivery SNS could not make: to the subscription's dead-letter queue, or dropped without one."""

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from localaws import deliveries, functions, provision, resources, streams
+from localaws import deliveries, functions, resources, streams
 
 log = logging.getLogger("localaws.eventsources")
 
@@ -71,7 +71,7 @@ class EventSources:
         """The records table's stream into the `events` function, as serverless.yml maps it."""
         function = functions.declared(STREAM_FUNCTION)
         settings = streams.StreamSettings.from_event(function.event("stream"))
-        failures = provision.queue_url(self.session.client("sqs"), settings.on_failure)
+        failures = resources.queue_url(self.session.client("sqs"), settings.on_failure)
         return streams.StreamPoller(
             self.session,
             function,

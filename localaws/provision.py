@@ -11,9 +11,8 @@ import json
 from typing import Any
 
 from localaws import deliveries, functions, lambdas, resources
+from localaws.resources import QUEUES  # the SQS queues serverless.yml declares, and their names locally
 
-# The SQS queues serverless.yml declares, by logical id, and their names locally.
-QUEUES = {"EventsFailuresQueue": "webapp-events-failures", "InboxDeadLetterQueue": "webapp-inbox-dead-letters"}
 QUEUE_ATTRIBUTES = {"MessageRetentionPeriod": "1209600"}  # 14 days, as serverless.yml keeps them
 
 
@@ -115,16 +114,6 @@ def ensure_group(cognito: Any, pool_id: str, group: str) -> None:
     """A Cognito group, created when missing."""
     with contextlib.suppress(cognito.exceptions.GroupExistsException):
         cognito.create_group(UserPoolId=pool_id, GroupName=group)
-
-
-def queue_url(sqs: Any, logical_id: str) -> str | None:
-    """The URL of the local queue standing for serverless.yml's ``logical_id``; None when there is none."""
-    if logical_id not in QUEUES:
-        return None
-    try:
-        return sqs.get_queue_url(QueueName=QUEUES[logical_id])["QueueUrl"]
-    except sqs.exceptions.QueueDoesNotExist:
-        return None
 
 
 def ensure_lambda_subscription(sns: Any, topic_arn: str, function: str) -> str:

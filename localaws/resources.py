@@ -5,6 +5,8 @@ serverless.yml declares the same resources for a real account; the deploy tests 
 
 from __future__ import annotations
 
+from typing import Any
+
 from localaws import lambdas
 from webapp.config import SETTINGS_BY_NAME
 
@@ -204,3 +206,21 @@ def user_pool_mfa() -> dict:
     Like serverless.yml's MfaConfiguration OPTIONAL and EnabledMfas SOFTWARE_TOKEN_MFA; a call of its own, as
     CreateUserPool has no setting for TOTP."""
     return {"MfaConfiguration": "OPTIONAL", "SoftwareTokenMfaConfiguration": {"Enabled": True}}
+
+
+# The SQS queues serverless.yml declares, by logical id, and their names locally.
+QUEUES = {
+    "EventsFailuresQueue": "webapp-events-failures",
+    "InboxDeadLetterQueue": "webapp-inbox-dead-letters",
+    "InboxFailuresQueue": "webapp-inbox-failures",
+}
+
+
+def queue_url(sqs: Any, logical_id: str) -> str | None:
+    """The URL of the local queue standing for serverless.yml's ``logical_id``; None when there is none."""
+    if logical_id not in QUEUES:
+        return None
+    try:
+        return sqs.get_queue_url(QueueName=QUEUES[logical_id])["QueueUrl"]
+    except sqs.exceptions.QueueDoesNotExist:
+        return None

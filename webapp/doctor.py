@@ -38,6 +38,11 @@ QUEUES = {
         "notices SNS could not deliver to the inbox function (missing from people's inboxes)",
         "Hand them to the inbox function again (it stores each once), then delete the messages",
     ),
+    "InboxFailuresQueue": (
+        "notices the inbox function failed on after its retries (missing from people's inboxes)",
+        "Fix the cause (the function's logs), hand each record's requestPayload to the inbox function again "
+        "(it stores each once), then delete the messages",
+    ),
 }
 
 

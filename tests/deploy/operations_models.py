@@ -1,6 +1,8 @@
 """Test-only CloudFormation handlers for what the stage's operations need and moto's CloudFormation lacks: an
-alarm (AWS::CloudWatch::Alarm; moto has the dashboard's handler) and a function's X-Ray tracing (moto's handler for
-AWS::Lambda::Function leaves TracingConfig out). stack.deploy makes moto see them (cognito_models.register()).
+alarm (AWS::CloudWatch::Alarm; moto has the dashboard's handler), a function's X-Ray tracing (moto's handler for
+AWS::Lambda::Function leaves TracingConfig out) and its asynchronous invocations' settings
+(AWS::Lambda::EventInvokeConfig: retries, age, the on-failure destination). stack.deploy makes moto see them
+(cognito_models.register()).
 """
 
 from __future__ import annotations
@@ -43,3 +45,18 @@ class TracedFunction(LambdaFunction, CloudFormationModel):
         if tracing:
             function.tracing_config = dict(tracing)
         return function
+
+
+class EventInvokeConfig(_Made, CloudFormationModel):
+    """A function's asynchronous-invocation settings, made by a PutFunctionEventInvokeConfig call with the
+    resource's properties (the same names; botocore checks them), read back with GetFunctionEventInvokeConfig."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::EventInvokeConfig"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = dict(cloudformation_json["Properties"])
+        boto3.client("lambda", region_name=region_name).put_function_event_invoke_config(**properties)
+        return cls(resource_name)

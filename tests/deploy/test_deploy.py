@@ -66,13 +66,14 @@ def test_every_table_has_point_in_time_recovery_and_ttl_where_the_local_stack_ha
 
 def test_the_stream_the_queues_and_the_inbox_subscription_are_made_as_declared(deployed):
     """The records table's stream, the events function's mapping on it and its failures queue, the inbox
-    function's subscription and its dead-letter queue, which only the topic may send to."""
+    function's subscription and its dead-letter queue, which only the topic may send to, and the inbox function's
+    on-failure destination for the messages it failed on."""
     env = deployed.environment
     records = deployed.client("dynamodb").describe_table(TableName=env["RECORDS_TABLE"])["Table"]
     assert records["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     sqs = deployed.client("sqs")
     queues = {}
-    for logical_id in ("EventsFailuresQueue", "InboxDeadLetterQueue"):
+    for logical_id in ("EventsFailuresQueue", "InboxDeadLetterQueue", "InboxFailuresQueue"):
         url = deployed.physical_id(logical_id)
         queues[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         assert queues[logical_id]["MessageRetentionPeriod"] == "1209600"
@@ -92,6 +93,11 @@ def test_the_stream_the_queues_and_the_inbox_subscription_are_made_as_declared(d
     assert statement["Resource"] == dead_letters and statement["Principal"] == {"Service": "sns.amazonaws.com"}
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": env["SNS_TOPIC_ARN"]}}
     assert "Policy" not in queues["EventsFailuresQueue"]  # Lambda sends there with the events function's role
+    assert "Policy" not in queues["InboxFailuresQueue"]  # and there with the inbox function's
+    inbox = deployed.function("InboxLambdaFunction")["FunctionName"]
+    config = deployed.client("lambda").get_function_event_invoke_config(FunctionName=inbox)
+    assert config["MaximumRetryAttempts"] == 2 and config["MaximumEventAgeInSeconds"] == 21600
+    assert config["DestinationConfig"]["OnFailure"] == {"Destination": queues["InboxFailuresQueue"]["QueueArn"]}
 
 
 def test_the_pool_client_domain_group_and_topic_are_what_the_app_is_configured_for(deployed):

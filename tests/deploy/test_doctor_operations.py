@@ -42,9 +42,8 @@ def test_a_healthy_stages_alarms_queues_tracing_and_protection_pass(package, mot
     assert [f for f in found if f.startswith("[FIX")] == []
     alarms = [r for r in package.template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     assert f"[ok  ] All {len(alarms)} alarms are there, notify the operations topic, and none is in ALARM." in found
-    assert (
-        "[ok  ] Queue EventsFailuresQueue is empty." in found and "[ok  ] Queue InboxDeadLetterQueue is empty." in found
-    )
+    for queue in ("EventsFailuresQueue", "InboxDeadLetterQueue", "InboxFailuresQueue"):
+        assert f"[ok  ] Queue {queue} is empty." in found
     assert "[ok  ] X-Ray tracing is active on every function and the API's stage." in found
     [protection] = [f for f in found if "Deletion protection is on" in f]
     assert "6 resources" in protection and "RecordsTable" in protection and "SessionsTable" not in protection
@@ -84,6 +83,7 @@ def test_who_gets_the_alarms_is_reported(package, moto):
     [
         ("EventsFailuresQueue", "stream batches the events function gave up on"),
         ("InboxDeadLetterQueue", "notices SNS could not deliver to the inbox function"),
+        ("InboxFailuresQueue", "notices the inbox function failed on after its retries"),
     ],
 )
 def test_a_message_in_a_failures_or_dead_letter_queue_is_reported_with_how_many_and_what_to_do(

@@ -126,9 +126,15 @@ def test_the_events_role_grants_exactly_the_calls_made_on_exactly_their_resource
     assert granted(policies) == requested(exercised["events"][0]) | mapping_requests(exercised)
 
 
+def destination_requests(exercised) -> set[tuple[str, str]]:
+    """What Lambda does with the inbox function's role: send a message it failed on after its retries to the
+    function's on-failure destination."""
+    return {("sqs:SendMessage", arns(exercised)["inbox_failures"])}
+
+
 def test_the_inbox_role_grants_exactly_the_calls_made_on_exactly_their_resources(exercised):
     policies = exercised["deployed"].policies_of("InboxLambdaFunction")
-    assert granted(policies) == requested(exercised["inbox"][0])
+    assert granted(policies) == requested(exercised["inbox"][0]) | destination_requests(exercised)
 
 
 def arns(exercised) -> dict[str, str]:
@@ -138,11 +144,13 @@ def arns(exercised) -> dict[str, str]:
         setting.removesuffix("_TABLE").lower(): table_arn(env[setting]) for setting in env if setting.endswith("_TABLE")
     }
     dead_letters = deployed.physical_id("InboxDeadLetterQueue").rsplit("/", 1)[1]
+    inbox_failures = deployed.physical_id("InboxFailuresQueue").rsplit("/", 1)[1]
     return tables | {
         "topic": env["SNS_TOPIC_ARN"],
         "stream": exercised["stream"],
         "failures": exercised["queue"],
         "dead_letters": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{dead_letters}",
+        "inbox_failures": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{inbox_failures}",
         "other_stream": f"{table_arn('someone-elses-table')}/stream/2026-01-01T00:00:00.000",
     }
 
@@ -172,6 +180,7 @@ def arns(exercised) -> dict[str, str]:
         ("sqs:SendMessage", "{dead_letters}"),
         ("sqs:ReceiveMessage", "{failures}"),
         ("sqs:DeleteMessage", "{failures}"),
+        ("sqs:SendMessage", "{inbox_failures}"),
         ("lambda:InvokeFunction", "*"),
         ("dynamodb:UpdateItem", "*"),
     ],
@@ -198,7 +207,9 @@ def test_calls_the_events_function_must_never_make_are_denied(exercised, action,
         ("dynamodb:Scan", "{inbox}"),
         ("dynamodb:GetRecords", "{stream}"),
         ("sqs:SendMessage", "{dead_letters}"),  # SNS sends there, under the queue's policy
-        ("sqs:SendMessage", "{failures}"),
+        ("sqs:SendMessage", "{failures}"),  # the events function's
+        ("sqs:ReceiveMessage", "{inbox_failures}"),
+        ("sqs:DeleteMessage", "{inbox_failures}"),
         ("cognito-idp:ListUsers", "*"),
         ("dynamodb:PutItem", "*"),
     ],

@@ -1,7 +1,7 @@
 """The event-driven back end as the generated template declares it: the records table's stream into the `events`
 function with bounded retries, partial failures and an on-failure queue; the topic's Lambda subscription of
-the `inbox` function with its dead-letter queue, which only the topic may send to; and a role of its own for
-every function, on which osls's grants for one function's event source land nowhere else."""
+the `inbox` function with its dead-letter queue, which only the topic may send to, and its on-failure queue; and a
+role of its own for every function, on which osls's grants for one function's event source land nowhere else."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from tests.deploy.iam import as_list
 
 STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
-QUEUES = ("EventsFailuresQueue", "InboxDeadLetterQueue")
+QUEUES = ("EventsFailuresQueue", "InboxDeadLetterQueue", "InboxFailuresQueue")
 FOURTEEN_DAYS = 14 * 24 * 3600  # SQS's longest retention
 STREAM_RETENTION = 24 * 3600  # a DynamoDB stream keeps a change this long
 
@@ -51,6 +51,19 @@ def test_the_stream_drives_the_events_function_with_partial_failures_bisection_b
     assert 0 < window <= 5  # the counters are correct within seconds
     assert 0 <= retries <= 10  # bounded: -1 (the default) retries a poisoned batch until it expires
     assert 0 < age <= STREAM_RETENTION  # -1 would keep retrying for as long as the stream keeps the change
+
+
+def test_a_message_the_inbox_function_fails_on_goes_to_its_failures_queue_after_two_retries(package):
+    """SNS invokes the function asynchronously: once Lambda accepted the event, the subscription's dead-letter
+    queue no longer applies, and without an on-failure destination Lambda drops the event after its retries."""
+    [config] = [c["Properties"] for c in of_type(package.template, "AWS::Lambda::EventInvokeConfig").values()]
+    assert config == {
+        "FunctionName": {"Ref": "InboxLambdaFunction"},
+        "Qualifier": "$LATEST",
+        "MaximumRetryAttempts": 2,
+        "MaximumEventAgeInSeconds": 6 * 3600,
+        "DestinationConfig": {"OnFailure": {"Destination": get_att("InboxFailuresQueue")}},
+    }
 
 
 def test_the_inbox_function_is_subscribed_to_the_topic_with_a_dead_letter_queue(package):
@@ -138,10 +151,11 @@ def test_an_event_functions_role_writes_only_its_own_log_group(package, function
     }
 
 
-def test_the_streams_and_the_queues_grants_are_on_the_events_role_alone(package):
+def test_the_streams_and_the_queues_grants_are_on_the_event_functions_roles_alone(package):
     """osls adds the grants a stream event needs (reading the stream, sending to its on-failure queue) to its
     shared role whenever it makes one, even for a function with a role of its own: the web function would then
-    read the records stream and could post fake failed batches. Only the events function's role has them."""
+    read the records stream and could post fake failed batches. Only the events function's role has them, and
+    the inbox function's role may send to its own failures queue alone."""
     template = package.template
     holders = {}
     for name, role in of_type(template, "AWS::IAM::Role").items():
@@ -150,4 +164,11 @@ def test_the_streams_and_the_queues_grants_are_on_the_events_role_alone(package)
                 actions = set(as_list(statement["Action"]))
                 if actions & STREAM_ACTIONS or any(action.startswith("sqs:") for action in actions):
                     holders.setdefault(name, []).append(json.dumps(statement, sort_keys=True))
-    assert set(holders) == {"EventsRole"}, holders
+    assert set(holders) == {"EventsRole", "InboxRole"}, holders
+    [inbox] = holders["InboxRole"]
+    assert json.loads(inbox) == {
+        "Sid": "Failures",
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": get_att("InboxFailuresQueue"),
+    }

@@ -118,7 +118,7 @@ def test_the_stream_function_has_an_iterator_age_alarm(package):
 def test_every_queue_alarms_when_it_holds_a_message(package):
     template = package.template
     queues = of_type(template, "AWS::SQS::Queue")
-    assert set(queues) == {"EventsFailuresQueue", "InboxDeadLetterQueue"}
+    assert set(queues) == {"EventsFailuresQueue", "InboxDeadLetterQueue", "InboxFailuresQueue"}
     for queue in queues:
         [name] = alarms_on(
             template,

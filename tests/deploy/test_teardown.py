@@ -33,10 +33,11 @@ def test_the_plan_names_what_stays_and_what_goes_with_what_it_holds(stage):
         "SessionsTable",
         "EventsFailuresQueue",
         "InboxDeadLetterQueue",
+        "InboxFailuresQueue",
         "AdminGroup",
     ]
     assert deleted[1].endswith("(1 messages)")
-    assert "group admin of the kept pool, 1 members: first.admin@example.com (add them again" in deleted[3]
+    assert "group admin of the kept pool, 1 members: first.admin@example.com (add them again" in deleted[4]
     assert deleted[-1].startswith("and ") and "log groups" in deleted[-1]
 
 

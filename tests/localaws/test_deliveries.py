@@ -1,6 +1,7 @@
 """The notifications topic's Lambda subscription, delivered as SNS and Lambda deliver it (localaws/deliveries.py):
 provisioning as serverless.yml subscribes the inbox function, SNS's event, one message per invocation and once,
-the filter policy, asynchronous retries and the dead-letter queue. Each test passes its own handler."""
+the filter policy, asynchronous retries, the on-failure destination and the dead-letter queue. Each test passes its
+own handler."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import logging
 import re
 import uuid
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -212,14 +214,42 @@ def test_the_subscriptions_filter_policy_decides_what_reaches_the_function(topic
 # Failures: Lambda's asynchronous retries, SNS's dead-letter queue
 
 
-def test_a_failed_invocation_is_retried_twice_then_dropped_not_dead_lettered(topic, caplog):
+def test_a_failed_invocation_is_retried_twice_then_sent_to_the_on_failure_destination(topic, caplog):
+    """Lambda, not SNS, owns a message once it accepted the invocation: after its two retries the message goes to
+    the function's on-failure destination (serverless.yml: the inbox failures queue) as Lambda's invocation
+    record, with the SNS event whole, and never to the subscription's dead-letter queue."""
+    inbox = Inbox(failures=99)
+    message_id = topic.sns.publish(TopicArn=topic.arn, Message="hello")["MessageId"]
+    with caplog.at_level(logging.WARNING, logger="localaws.deliveries"):
+        deliverer(topic, inbox).drain()
+    assert inbox.messages == ["hello"] * 3
+    assert queued(topic) == []  # Lambda accepted each invocation: SNS's delivery succeeded
+    failures = topic.sqs.get_queue_url(QueueName=QUEUES["InboxFailuresQueue"])["QueueUrl"]
+    (record,) = queued(topic, failures)
+    assert record["version"] == "1.0" and record["timestamp"].endswith("Z")
+    context = record["requestContext"]
+    assert context["condition"] == "RetriesExhausted" and context["approximateInvokeCount"] == 3
+    assert context["functionArn"] == lambdas.arn("inbox") + ":$LATEST"
+    assert record["requestPayload"] == inbox.events[-1]  # the SNS event, to hand to the function again
+    assert record["requestPayload"]["Records"][0]["Sns"]["MessageId"] == message_id
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"] == {"errorMessage": "the inbox table is unavailable", "errorType": "RuntimeError"}
+    assert "sent to the on-failure destination InboxFailuresQueue" in caplog.text
+
+
+def test_without_an_on_failure_destination_a_failed_message_is_dropped_and_said(topic, caplog, monkeypatch):
+    """As Lambda does for a function that declares no destination: the event is gone; the log says so."""
+    declared = deliveries.functions.declared("inbox")
+    settings = {key: value for key, value in declared.settings.items() if key != "destinations"}
+    monkeypatch.setattr(deliveries.functions, "declared", lambda name: replace(declared, settings=settings))
     inbox = Inbox(failures=99)
     topic.sns.publish(TopicArn=topic.arn, Message="hello")
     with caplog.at_level(logging.WARNING, logger="localaws.deliveries"):
         deliverer(topic, inbox).drain()
     assert inbox.messages == ["hello"] * 3
     assert "dropped after 3 attempts" in caplog.text
-    assert queued(topic) == []  # Lambda accepted each invocation: SNS's delivery succeeded
+    failures = topic.sqs.get_queue_url(QueueName=QUEUES["InboxFailuresQueue"])["QueueUrl"]
+    assert queued(topic) == [] and queued(topic, failures) == []
 
 
 def test_a_message_that_fails_once_is_handled_on_the_retry(topic):
