@@ -16,8 +16,12 @@ SLS := node_modules/.bin/serverless
 run: $(PY_STAMP)
 	$(PY) -m localaws
 
+# Two pytest-xdist workers (one per core): each takes whole modules, and the browser and deploy folders whole
+# (tests/conftest.py). PYTEST_WORKERS=0 runs the suite in this one process.
+PYTEST_WORKERS ?= 2
+
 test: $(PY_STAMP) $(NODE_STAMP) browser lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 # Concurrency and load against the local stack (tests/stress/, which `make test` leaves out): 20 people
 # editing one record at once, then 30 s of mixed traffic; prints throughput and latency, writes

@@ -13,6 +13,28 @@ from webapp import create_app
 
 stack.use_fake_credentials()
 
+# Folders whose tests share one session-wide fixture (the browser tests' local stack and Chromium, the deploy
+# tests' `serverless package`): under `make test`'s two pytest-xdist workers each such folder runs on one worker.
+SESSION_FOLDERS = ("tests/browser/", "tests/deploy/")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test`'s scheduling (``--dist loadscope``): whole modules go to a worker, so a module-wide fixture (a
+    running stack, an emulated account) is built once, and each of SESSION_FOLDERS goes whole to one worker.
+    (xdist's ``loadgroup`` marks cannot do it under pytest 9: it renames node ids through an attribute pytest 9
+    no longer reads.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModuleAndSessionFolder(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return next((folder for folder in SESSION_FOLDERS if module.startswith(folder)), module)
+
+    return ByModuleAndSessionFolder(config, log)
+
 
 @pytest.fixture
 def aws():

@@ -58,6 +58,9 @@ class Account(dict):
     events: Any
 
 
+_session: Any = None
+
+
 @contextlib.contextmanager
 def emulated_account() -> Iterator[Account]:
     """A fresh emulated AWS account (moto's mock_aws) provisioned exactly as the local stack does it."""
@@ -67,8 +70,12 @@ def emulated_account() -> Iterator[Account]:
     from localaws.eventsources import EventSources
     from localaws.provision import provision
 
+    global _session
     with mock_aws():
-        session = boto3.session.Session(region_name=REGION)
+        # One boto3 session for every account of the process: its loader parses the services' models once, and
+        # a client made on it costs half as much (moto keeps no state in a session or a client: each account
+        # is fresh all the same).
+        session = _session = _session or boto3.session.Session(region_name=REGION)
         settings = provision(session, APP_URL)
         # The functions' environment, as serverless.yml gives it to every function: the event handlers' worker
         # app reads its settings from there (the topic's ARN is the same in every emulated account).
