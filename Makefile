@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test stress lint format browser vendor clean package deploy doctor remove bench screenshots lighthouse
+.PHONY: run test stress lint format browser vendor clean package deploy doctor upgrade remove bench screenshots lighthouse
 
 STAGE ?= dev
 REGION ?= us-east-1
@@ -71,6 +71,11 @@ deploy: $(PY_STAMP) $(NODE_STAMP)
 
 doctor: $(PY_STAMP)
 	$(PY) -m webapp.doctor --stage $(STAGE) --region $(REGION)
+
+# After deploying a version that keys items differently (README, Operating it, Upgrading a stage): brings the
+# stage's records, history and counters to the current layout, in place; idempotent (webapp/upgrade.py).
+upgrade: $(PY_STAMP)
+	$(PY) -m webapp.upgrade --stage $(STAGE) --region $(REGION)
 
 # Says first what the stage keeps (its retained tables and user pool) and what goes with it, and asks for the
 # stage's name (webapp/teardown.py); CONFIRM=1 answers for you.

@@ -58,10 +58,11 @@ class Change:
 
     @property
     def action(self) -> str:
-        """create, update, delete or restore ("" for a change that is none of these)."""
+        """create, update, delete or restore ("" for a change that is none of these: a write that kept the
+        record's version, such as `make upgrade` rewriting an old item's index keys, is no change of the record)."""
         if self.after.live:
             if self.before.live:
-                return "update"
+                return "update" if self.after.position > self.before.position else ""
             return "restore" if self.before.position else "create"
         return "delete" if self.before.live else ""
 
