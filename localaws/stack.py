@@ -106,8 +106,17 @@ def local_secret_key() -> str:
     path = STATE_DIR / "secret_key"
     if not path.exists():
         STATE_DIR.mkdir(exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        # written whole under another name, then moved into place: a second stack starting at the same moment
+        # (two test workers) reads either no file or the whole key, never an empty one; the first move wins
+        draft = STATE_DIR / f"secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        draft.write_text(secrets.token_urlsafe(48))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)  # fails if another stack put its key first: that one is kept
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 

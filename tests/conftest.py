@@ -13,9 +13,10 @@ from webapp import create_app
 
 stack.use_fake_credentials()
 
-# Folders whose tests share one session-wide fixture (the browser tests' local stack and Chromium, the deploy
-# tests' `serverless package`): under `make test`'s two pytest-xdist workers each such folder runs on one worker.
-SESSION_FOLDERS = ("tests/browser/", "tests/deploy/")
+# Folders whose tests share one session- or package-wide fixture (the browser tests' local stack and Chromium,
+# the contract tests' local stack, the deploy tests' `serverless package`): under `make test`'s two pytest-xdist
+# workers each such folder runs on one worker.
+SESSION_FOLDERS = ("tests/browser/", "tests/contract/", "tests/deploy/")
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -6,8 +6,9 @@ SNS calls it with ``Records``, each ``{"EventSource": "aws:sns", "Sns": {"Messag
 
 - A record without a usable ``audience`` (or message id) is skipped with a warning: no retry would mend it.
 - A message already stored (SNS delivers at least once) is stored again nowhere.
-- DynamoDB failing raises: Lambda retries the asynchronous invocation, then SNS's delivery goes to the
-  dead-letter queue. Records stored before the failure are found again on the retry, not stored twice.
+- DynamoDB failing raises: Lambda retries the asynchronous invocation twice, then sends it to the function's
+  on-failure destination (the inbox failures queue; SNS's dead-letter queue keeps only what SNS could not hand to
+  Lambda at all). Records stored before the failure are found again on the retry, not stored twice.
 """
 
 from __future__ import annotations

@@ -13,17 +13,17 @@ import sys
 from typing import Any
 
 from webapp.doctor import read_stack
+from webapp.records.upgrade import Report, Upgrade
 
 
-def upgrade_stage(session: Any, stack_name: str) -> str:
-    """Upgrade the items of the stage deployed as ``stack_name``; what was done, for people."""
-    from webapp.records.upgrade import Upgrade
+def upgrade_stage(session: Any, stack_name: str) -> Report:
+    """Upgrade the items of the stage deployed as ``stack_name``; what was done (``str()`` says it for people)."""
 
     stack = read_stack(session, stack_name)
     function = stack.of_type("AWS::Lambda::Function")["WebLambdaFunction"]
     env = session.client("lambda").get_function_configuration(FunctionName=function)["Environment"]["Variables"]
     upgrade = Upgrade(session.client("dynamodb"), env["RECORDS_TABLE"], env["AUDIT_TABLE"], env["STATS_TABLE"])
-    return str(upgrade.run())
+    return upgrade.run()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,11 +36,12 @@ def main(argv: list[str] | None = None) -> int:
 
     stack_name = f"{args.service}-{args.stage}"
     try:
-        print(upgrade_stage(boto3.session.Session(region_name=args.region), stack_name))
+        report = upgrade_stage(boto3.session.Session(region_name=args.region), stack_name)
     except Exception as error:
         print(f"{stack_name} was not upgraded: {error}")
         return 1
-    return 0
+    print(report)
+    return 1 if report.skipped else 0
 
 
 if __name__ == "__main__":

@@ -6,16 +6,18 @@ or ``due_key``), and the counters as the old saves kept them (``stats#<owner>`` 
 table, the stats table empty).
 """
 
+import datetime as dt
 from collections import Counter
 
 import pytest
 
 from tests.functional.test_events import notices
-from tests.support.forms import ADMIN, USER
+from tests.support.forms import ADMIN, USER, csrf
 from tests.support.records import counted, delete_form, edit_form
 from tests.support.records import create as create_record
 from webapp.dynamodb import from_item, to_item
 from webapp.records.schema import STATUSES
+from webapp.records.stats import StatsStore, week_of
 from webapp.records.upgrade import Report, Upgrade
 
 ZERO = {status: 0 for status, _ in STATUSES}
@@ -40,6 +42,8 @@ def to_old_layout(aws, tables):
     records, audit, stats = tables["RECORDS_TABLE"], tables["AUDIT_TABLE"], tables["STATS_TABLE"]
     counts: dict[str, Counter] = {"all": Counter()}
     for item in scan(dynamodb, records):
+        if "deleted_at" in item:  # the old tombstone: its id and when, nothing else
+            dynamodb.put_item(TableName=records, Item=to_item({key: item[key] for key in ("record_id", "deleted_at")}))
         if "owner" in item:
             item = {key: value for key, value in item.items() if key not in NEW_KEYS} | {"kind": "record"}
             dynamodb.put_item(TableName=records, Item=to_item(item))
@@ -147,3 +151,39 @@ def test_a_record_saved_between_the_read_and_the_rewrite_is_left_as_its_save_wro
     assert report.skipped == [tax] and report.records == 0
     saved = from_item(dynamodb.get_item(TableName=records, Key={"record_id": {"S": tax}})["Item"])
     assert saved["title"] == "Tax return 2026" and saved["kind"].startswith("record#")
+
+
+def test_a_record_deleted_under_the_old_layout_comes_back_as_a_restore(old_stage, admin, aws, accounts, tables):
+    """Counted once in its status, told to its owner, and not created a second time in the weekly trend."""
+    job(aws, tables).run()
+    bike = old_stage["ids"][2]
+    assert admin.post(f"/records/{bike}/restore", data={"csrf_token": csrf(admin)}).status_code == 302
+    assert counted(aws, accounts[USER]) == ZERO | {"open": 1, "done": 1, "in_progress": 1}
+    week = week_of(dt.datetime.now(dt.UTC).isoformat())
+    store = StatsStore(aws["session"].client("dynamodb"), tables["STATS_TABLE"])
+    assert store.overview(accounts[USER], [week]).weeks == [(week, 0, 0)]  # the old stage had no trend yet
+    message, audience = notices(aws)[-1]
+    assert "restored" in message and "Old bike" in message and audience == f"user:{accounts[USER]}"
+
+
+def test_an_unreadable_item_is_named_and_left_and_every_other_is_upgraded(old_stage, aws, tables):
+    dynamodb, records = aws["session"].client("dynamodb"), tables["RECORDS_TABLE"]
+    broken = {"record_id": {"S": "broken"}, "owner": {"S": "someone"}, "version": {"N": "1"}}  # no created_at
+    dynamodb.put_item(TableName=records, Item=broken)
+    report = job(aws, tables).run()
+    assert report.records == 3 and report.counters == 3
+    [left] = report.skipped
+    assert left.startswith("broken (KeyError") and "1 left (run it again): broken" in str(report)
+
+
+def test_an_old_counter_is_moved_whole_even_for_a_status_no_longer_offered(old_stage, aws, tables):
+    dynamodb = aws["session"].client("dynamodb")
+    dynamodb.update_item(
+        TableName=tables["RECORDS_TABLE"],
+        Key={"record_id": {"S": "stats#all"}},
+        UpdateExpression="SET count_archived = :n",
+        ExpressionAttributeValues={":n": {"N": "4"}},
+    )
+    job(aws, tables).run()
+    stats = dynamodb.get_item(TableName=tables["STATS_TABLE"], Key={"pk": {"S": "all#0"}})["Item"]
+    assert stats["count_archived"] == {"N": "4"} and stats["count_open"] == {"N": "2"}

@@ -88,3 +88,18 @@ def test_make_run_serves_the_api_through_the_api_gateway_stand_in_and_the_pages_
     assert {line["functionName"] for line in requests_seen} == {"web"} and not me["coldStart"]  # health checks first
     [counted] = [line for line in lines if telemetry.is_metrics(line)]
     assert telemetry.emf(counted) == {"ApiCallsUserToken": 1} and counted["apiRequestId"] == me["apiRequestId"]
+
+
+def test_stacks_starting_at_once_all_read_the_same_whole_secret_key(tmp_path, monkeypatch):
+    """Two test workers may start `python -m localaws` at the same moment on a fresh checkout: neither may read
+    a key file the other has created and not yet filled (an empty SECRET_KEY stops the app)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(stack, "STATE_DIR", tmp_path / ".local")
+    for _ in range(20):
+        (tmp_path / ".local" / "secret_key").unlink(missing_ok=True)
+        with ThreadPoolExecutor(8) as pool:
+            keys = set(pool.map(lambda _: stack.local_secret_key(), range(8)))
+        assert len(keys) == 1 and len(keys.pop()) >= 64
+    assert sorted(path.name for path in (tmp_path / ".local").iterdir()) == ["secret_key"]  # no draft left
+    assert (tmp_path / ".local" / "secret_key").stat().st_mode & 0o777 == 0o600

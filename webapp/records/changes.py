@@ -42,7 +42,9 @@ def state_of(image: dict[str, Any] | None) -> State:
         return State(2 * int(image.get("version", 0)), str(image["owner"]), str(image.get("status") or ""), True)
     if "deleted_version" in image:
         return State(2 * int(image["deleted_version"]) + 1)
-    return State()  # not a record (an item of an older layout): counts nothing
+    if "deleted_at" in image:  # a tombstone of the older layout, its version not kept: deleted, after some life
+        return State(1)
+    return State()  # not a record (an old counter item): counts nothing
 
 
 @dataclass(frozen=True)

@@ -14,28 +14,32 @@ one read (a save meanwhile wrote the current layout itself); the stream then car
 version, which counts nothing and tells no one (records/changes.py). An old counter is added to its new item and
 deleted in one transaction, only while it still exists: counting is commutative, so the changes the events
 function counted meanwhile (from the old images, which the old counter had counted) still add up exactly.
-Records deleted under the old layout stay as they are: their tombstones count nothing either way.
+Records deleted under the old layout stay as they are: their tombstones (an id and ``deleted_at``) count nothing,
+and their restore is counted and told as a restore (records/changes.py reads them). An item that cannot be
+upgraded (unreadable, or refused) is named in the report and left for the next run; the others go on.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from webapp.dynamodb import from_item
 from webapp.records.model import record_from_item, record_item
-from webapp.records.schema import STATUSES
 from webapp.shards import shard_of
 
 # The attributes of a live record that record_item derives for the table's indexes
 DERIVED = ("updated_key", "due_key", "owner_status", "status_shard", "kind", "title_search")
 OLD_COUNTER = "stats#"  # the old counters' record_id prefix: stats#<owner>, stats#all
+ATTEMPTS = 5  # a counter's move, against transactions of the events function on the same counter
 
 
 @dataclass
 class Report:
-    """What one run did: how many items of each kind it brought up to date, and which it left (changed meanwhile)."""
+    """What one run did: how many items of each kind it brought up to date, and which it left (changed meanwhile,
+    unreadable or refused: the next run tries them again)."""
 
     records: int = 0
     entries: int = 0
@@ -51,7 +55,7 @@ class Report:
             f"{self.current} item(s) already current",
         ]
         if self.skipped:
-            lines.append(f"{len(self.skipped)} left, changed meanwhile (run it again): {', '.join(self.skipped[:10])}")
+            lines.append(f"{len(self.skipped)} left (run it again): {'; '.join(self.skipped[:10])}")
         return "\n".join(lines)
 
 
@@ -64,14 +68,23 @@ class Upgrade:
     def run(self) -> Report:
         report = Report()
         for item in self._scan(self.records_table):
-            record_id = item["record_id"]["S"]
+            record_id = item.get("record_id", {}).get("S", "")
             if record_id.startswith(OLD_COUNTER):
-                self._move_counter(item, report)
-            elif "owner" in item and "version" in item:
-                self._rekey_record(item, report)
+                self._each(self._move_counter, item, report, record_id)
+            elif "owner" in item and "version" in item:  # a live record (a tombstone stays as it is)
+                self._each(self._rekey_record, item, report, record_id)
         for item in self._scan(self.audit_table):
-            self._shard_entry(item, report)
+            name = f"{item.get('subject', {}).get('S', '')} {item.get('event', {}).get('S', '')}"
+            self._each(self._shard_entry, item, report, name)
         return report
+
+    @staticmethod
+    def _each(step: Any, item: dict[str, Any], report: Report, name: str) -> None:
+        """One item's step; one that fails (an unreadable item, AWS refusing) is named and the run goes on."""
+        try:
+            step(item, report)
+        except Exception as error:  # the report names it; the next run tries it again
+            report.skipped.append(f"{name} ({type(error).__name__}: {error})")
 
     def _scan(self, table: str) -> Iterator[dict[str, Any]]:
         """Every item of the table, page by page (an operator's one pass: never on a user's path)."""
@@ -132,7 +145,8 @@ class Upgrade:
         plain = from_item(item)
         owner = str(plain["record_id"]).removeprefix(OLD_COUNTER)
         key = "all#0" if owner == "all" else f"owner#{owner}"
-        counts = {status: int(plain.get(f"count_{status}", 0)) for status, _ in STATUSES}
+        # every count the old item kept, a status no longer offered included (its records still have it)
+        counts = {name.removeprefix("count_"): int(value) for name, value in plain.items() if name.startswith("count_")}
         counts = {status: count for status, count in counts.items() if count}
         writes: list[dict[str, Any]] = [
             {
@@ -155,9 +169,16 @@ class Upgrade:
                     }
                 }
             )
-        try:
-            self.client.transact_write_items(TransactItems=writes)
-        except self.client.exceptions.TransactionCanceledException:
-            report.skipped.append(str(plain["record_id"]))  # moved by another run meanwhile
-            return
+        for attempt in range(ATTEMPTS):
+            try:
+                self.client.transact_write_items(TransactItems=writes)
+                break
+            except self.client.exceptions.TransactionCanceledException as error:
+                codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    report.current += 1  # moved by another run meanwhile
+                    return
+                if attempt + 1 == ATTEMPTS:
+                    raise  # a conflict with the events function's counting, again and again: the next run
+                time.sleep(0.1 * 2**attempt)
         report.counters += 1
