@@ -91,3 +91,19 @@ def test_an_sms_shows_its_length_live_and_the_script_counts_as_the_server_does(p
         said = page.evaluate("text => window.smsLength.summary(window.smsLength.segments(text))", sample)
         assert said == segments(sample).summary, sample
     assert page.problems == []
+
+
+def test_the_preview_says_the_audiences_inbox_gets_the_message_whatever_subscriptions_match(page):
+    page.goto("/notifications")
+    sign_in(page, ADMIN, ADMIN_PASSWORD)
+    page.get_by_role("radio", name="Everyone").check()
+    page.get_by_label("Subject").fill(f"Inbox only {uuid.uuid4().hex[:6]}")
+    page.get_by_label("Message", exact=True).fill("Everyone's inbox gets this.")
+    page.get_by_role("button", name="Preview", exact=True).click()
+    expect(page.get_by_test_id("preview-inbox")).to_have_text("Every user gets it")
+    expect(page.get_by_test_id("preview-count")).to_have_text(re.compile(r"^\d+\+?$"))
+    expect(page.get_by_text("nobody will receive it")).to_have_count(0)
+    assert_accessible(page)
+    page.get_by_role("link", name="Start over").click()
+    page.get_by_role("button", name="Discard the draft").click()
+    assert page.problems == []

@@ -96,7 +96,7 @@ def test_the_preview_shows_the_final_text_and_how_many_subscriptions_match(admin
     everyone = compose(admin).get_data(as_text=True)
     assert 'data-testid="preview-count">2<' in everyone
     admins_only = compose(admin, audience="admins").get_data(as_text=True)
-    assert 'data-testid="preview-count">0<' in admins_only and "nobody will receive it" in admins_only
+    assert 'data-testid="preview-count">0<' in admins_only and "only the in-app inbox gets it" in admins_only
 
 
 def test_sending_to_everyone_publishes_one_message_whose_attributes_select_everyone(admin, aws):

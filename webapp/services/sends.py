@@ -42,13 +42,21 @@ class Draft:
     subject: str
     message: str
     audience_value: str = ""
-    count: int | None = None  # subscriptions it reaches, counted at its preview (None: not counted)
+    count: int | None = None  # email and SMS subscriptions it reaches, counted at its preview (None: not counted)
     more: bool = False  # the count stopped at its bound
     send_id: str = ""  # the single-use id its preview's send form carries
 
     @property
     def label(self) -> str:
         return {"all": "Everyone", "admins": "Admins"}.get(self.audience, f"User {self.user_email}")
+
+    @property
+    def inbox(self) -> str:
+        """Whose in-app inbox gets it: always the audience's, whatever email and SMS subscriptions match (the
+        topic's ``inbox`` function, a Lambda subscription that ``count`` leaves out, keeps every message)."""
+        return {"all": "Every user gets it", "admins": "Every admin gets it"}.get(
+            self.audience, f"{self.user_email} gets it"
+        )
 
 
 def find_recipient(email: str) -> str | None:
@@ -64,7 +72,8 @@ def audience_value(audience: str, recipient_sub: str = "") -> str:
 
 
 def reach(draft: Draft) -> tuple[int, bool]:
-    """How many subscriptions the message will reach, and whether the count stopped at its bound."""
+    """How many email and SMS subscriptions the message will reach, and whether the count stopped at its bound
+    (the inbox function's subscription is not one of them: the audience's inbox gets it in any case)."""
     store = notification_store()
     if draft.audience == "user":
         return len(store.subscriptions_of(draft.audience_value.removeprefix("user:"))), False
