@@ -40,11 +40,22 @@
     return characters + " · " + found.count + " text messages of up to " + found.perMessage + " (" + found.encoding + ")";
   }
 
-  // What the server will read: the line ends as the browser sends them, no white space around the text.
+  // What the server trims from around a text (trimmed() in webapp/notifications/forms.py): Python's white space
+  // (str.isspace, which also counts U+001C-U+001F and U+0085, unlike trim()) and the byte-order mark U+FEFF.
+  var SURROUNDING = /[\s\x1c-\x1f\x85\ufeff]/;
+
+  function trimmed(text) {
+    var start = 0, end = text.length;
+    while (start < end && SURROUNDING.test(text.charAt(start))) start += 1;
+    while (end > start && SURROUNDING.test(text.charAt(end - 1))) end -= 1;
+    return text.slice(start, end);
+  }
+
+  // What the server will read: the line ends as the browser sends them, nothing unseen around the text.
   function asSent(textarea) {
     var text = textarea.value;
     if (textarea.dataset.smsLength === "crlf") text = text.replace(/\r?\n/g, "\r\n");
-    return text.trim();
+    return trimmed(text);
   }
 
   function watch(textarea) {
@@ -61,7 +72,7 @@
     });
   }
 
-  window.smsLength = { segments: segments, summary: summary };
+  window.smsLength = { segments: segments, summary: summary, trimmed: trimmed };
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("textarea[data-sms-length]").forEach(watch);
   });

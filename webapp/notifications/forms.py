@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
 
-from webapp.forms import lower_strip, no_spaces, strip
+from webapp.forms import lower_strip, no_spaces
 from webapp.sns import E164, MAX_MESSAGE_BYTES, MAX_SMS, MAX_SUBJECT
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]{0,30})\}")
@@ -19,14 +19,32 @@ TEMPLATE_NAME = re.compile(r"^[\w -]{1,60}\Z")  # \Z: "$" would let a trailing n
 AUDIENCES = ("all", "admins", "user")
 
 
+BYTE_ORDER_MARK = "\ufeff"  # a zero-width no-break space, pasted from documents: JavaScript's trim() removes it
+
+
+def trimmed(text: str) -> str:
+    """``text`` without what surrounds it unseen: white space (``str.isspace``) and byte-order marks. The one
+    rule for every text of these forms, which static/js/sms-length.js repeats to count a text as it is sent."""
+    start, end = 0, len(text)
+    while start < end and (text[start].isspace() or text[start] == BYTE_ORDER_MARK):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] == BYTE_ORDER_MARK):
+        end -= 1
+    return text[start:end]
+
+
+def _trim(value: object) -> object:
+    return trimmed(value) if isinstance(value, str) else value
+
+
 def _one_line(value: object) -> object:
     """A subject is one line: runs of white space (newlines included) become one space."""
-    return " ".join(value.split()) if isinstance(value, str) else value
+    return " ".join(trimmed(value).split()) if isinstance(value, str) else value
 
 
 def _message_text(value: object) -> object:
-    """Windows line ends as Unix ones, and no white space around the message."""
-    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
+    """Windows line ends as Unix ones, and nothing unseen around the message."""
+    return trimmed(value.replace("\r\n", "\n")) if isinstance(value, str) else value
 
 
 def subject_problem(subject: str) -> str:
@@ -77,7 +95,7 @@ class SmsForm(FlaskForm):
     """A text message straight to one phone number."""
 
     phone = StringField(default="", filters=[no_spaces])
-    sms_message = TextAreaField(default="", filters=[strip])
+    sms_message = TextAreaField(default="", filters=[_trim])
     send_id = HiddenField(default="")
 
     def validate_phone(self, field: StringField) -> None:
@@ -95,9 +113,9 @@ class MessageTemplateForm(FlaskForm):
     """A saved message with {placeholders}, filled in on the compose page before sending. ``replace`` names the
     template the admin confirmed replacing: it counts only while the name is still that one."""
 
-    name = StringField(default="", filters=[strip])
-    subject = StringField(default="", filters=[strip])
-    message = TextAreaField(default="", filters=[strip])
+    name = StringField(default="", filters=[_trim])
+    subject = StringField(default="", filters=[_trim])
+    message = TextAreaField(default="", filters=[_trim])
     replace = HiddenField(default="")
 
     @property
