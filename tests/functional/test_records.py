@@ -44,7 +44,12 @@ def test_a_user_creates_a_record_and_sees_it_with_its_history(user, aws):
         ("notes", "n" * 5001, "Use at most 5,000 characters."),
         ("tags", ",".join(f"t{n}" for n in range(11)), "Use at most 10 tags (you have 11)."),
         ("tags", "x" * 31, "longer than 30 characters"),
-        ("tags", "<script>", "may only use letters, digits, spaces and hyphens"),
+        ("tags", "<script>", "then use only letters, digits, spaces and hyphens"),
+        ("tags", "-x", "must start with a letter or digit"),
+        ("title", "Rent\x00", "Title contains an invisible control character (U+0000)"),
+        ("title", "invoice\u202efdp.exe", "Title contains an invisible control character (U+202E)"),
+        ("notes", "paid\x1b[2J", "Notes contains an invisible control character (U+001B)"),
+        ("notes", "sub\x85total", "(U+0085)"),
     ],
 )
 def test_bad_input_is_refused_inline_keeping_what_was_typed_and_writing_nothing(user, aws, field, value, message):
@@ -505,3 +510,14 @@ def test_when_reading_the_record_fails_on_save_the_input_is_kept_with_a_503(user
     response = user.post(f"/records/{record_id}/edit", data=form)
     assert response.status_code == 503
     assert "Typed before the outage" in response.get_data(as_text=True)
+
+
+def test_tabs_and_line_breaks_pasted_into_a_title_become_one_space_and_notes_keep_theirs(app, user, aws):
+    record_id = create(user, title="  Rent\t\tMarch\r\n2027 ", notes="Line one\r\n\tindented\tcolumn")
+    item = (
+        aws["session"]
+        .client("dynamodb")
+        .get_item(TableName=app.config["RECORDS_TABLE"], Key={"record_id": {"S": record_id}})["Item"]
+    )
+    assert item["title"] == {"S": "Rent March 2027"}
+    assert item["notes"] == {"S": "Line one\r\n\tindented\tcolumn"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
+import unicodedata
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -74,12 +75,22 @@ class Refused(Exception):
     """The input is not a valid record."""
 
 
+def invisible(text: str) -> bool:
+    """Whether the text holds a control character (but tab, CR, LF) or a bidirectional override or isolate."""
+    return any(
+        (unicodedata.category(c) == "Cc" and c not in "\t\r\n")
+        or 0x202A <= ord(c) <= 0x202E
+        or 0x2066 <= ord(c) <= 0x2069
+        for c in text
+    )
+
+
 def meaning(fields: dict[str, str | None]) -> dict[str, Any]:
     """What a record form (as the app reads it; None: not sent) must be stored as, by the declaration in
     webapp/records/schema.py restated independently; Refused when it is no valid record."""
     raw = {field.name: fields.get(field.name) or "" for field in schema.FIELDS}
-    title = raw["title"].strip()
-    if not title or len(title) > schema.TITLE.max_length:
+    title = re.sub(r"[\t\r\n]+", " ", raw["title"]).strip()  # a one-line text: pasted tabs, breaks are a space
+    if not title or len(title) > schema.TITLE.max_length or invisible(title):
         raise Refused("title")
     if raw["status"] not in dict(schema.STATUSES):
         raise Refused("status")
@@ -99,7 +110,7 @@ def meaning(fields: dict[str, str | None]) -> dict[str, Any]:
         if raw["due"].strip():
             raise Refused("due") from None
     notes = raw["notes"].strip()
-    if len(notes) > 5000:
+    if len(notes) > 5000 or invisible(notes):
         raise Refused("notes")
     tags = {" ".join(tag.split()).lower() for tag in raw["tags"].split(",") if tag.strip()}
     if len(tags) > 10 or any(len(tag) > 30 or not re.match(r"^[^\W_][\w -]*\Z", tag) for tag in tags):

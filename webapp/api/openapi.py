@@ -18,6 +18,7 @@ def field_schema(field: schema.Field) -> dict[str, Any]:
     """One declared field as JSON Schema (what the API returns and accepts for it)."""
     if field.kind in ("text", "longtext"):
         found: dict[str, Any] = {"type": "string", "maxLength": field.max_length}
+        found["not"] = {"type": "string", "pattern": f"[{schema.FORBIDDEN_CHARACTERS}]"}  # control characters, direction overrides
         if field.required:
             found["pattern"] = NOT_BLANK
     elif field.kind == "choice":

@@ -51,7 +51,10 @@ def _tags_valid(declared: schema.Field):
             if len(tag) > declared.max_length:
                 raise ValidationError(f"Tag “{tag[:40]}” is longer than {declared.max_length} characters.")
             if not TAG.match(tag):
-                raise ValidationError(f"Tag “{tag[:40]}” may only use letters, digits, spaces and hyphens.")
+                raise ValidationError(
+                    f"Tag “{tag[:40]}” must start with a letter or digit, then use only letters, digits, spaces "
+                    "and hyphens."
+                )
 
     return validate
 
@@ -102,7 +105,9 @@ def _wtforms_field(declared: schema.Field) -> Field:
     if declared.kind in ("text", "longtext"):
         field_class = StringField if declared.kind == "text" else TextAreaField
         length = Length(max=declared.max_length, message=f"Use at most {declared.max_length:,} characters.")
-        return field_class(validators=[*presence, length], filters=[_strip], **common)
+        filters = [_one_line, _strip] if declared.kind == "text" else [_strip]
+        validators = [*presence, length, _no_forbidden_characters(declared)]
+        return field_class(validators=validators, filters=filters, **common)
     if declared.kind == "choice":
         options = declared.choices if declared.required else (("", "—"), *declared.choices)
         choices = [SelectChoice(value, label) for value, label in options]
@@ -119,6 +124,29 @@ def _wtforms_field(declared: schema.Field) -> Field:
     if declared.kind == "date":
         return DateField(format="%Y-%m-%d", validators=presence, **common)
     return TagsField(validators=[_tags_valid(declared)], **common)
+
+
+FORBIDDEN = re.compile(f"[{schema.FORBIDDEN_CHARACTERS}]")
+LINE_BREAKS = re.compile(r"[\t\r\n]+")
+
+
+def _one_line(value: Any) -> Any:
+    """A one-line text: tabs and line breaks pasted with it are white space, each run of them one space."""
+    return LINE_BREAKS.sub(" ", value) if isinstance(value, str) else value
+
+
+def _no_forbidden_characters(declared: schema.Field):
+    """No control character and no direction override (schema.FORBIDDEN_CHARACTERS), named by its code point."""
+
+    def validate(form: FlaskForm, field: Field) -> None:
+        found = FORBIDDEN.search(field.data or "")
+        if found:
+            raise ValidationError(
+                f"{declared.label} contains an invisible control character (U+{ord(found.group()):04X}), "
+                "often pasted with text from elsewhere: remove it."
+            )
+
+    return validate
 
 
 def _strip(value: Any) -> Any:

@@ -57,6 +57,12 @@ class Field:
 
 KINDS = ("text", "longtext", "choice", "decimal", "date", "tags")
 
+# Never meant in a record's text, and refused: control characters (C0 but tab and line breaks, DEL, C1) and the
+# bidirectional overrides and isolates (text shown otherwise than it is stored: "Trojan Source"). A regular
+# expression character class, for the form (forms.py) and the API's JSON Schema (api/openapi.py) alike. In a
+# one-line text, tabs and line breaks are white space pasted with it: each run of them becomes one space.
+FORBIDDEN_CHARACTERS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+
 FIELDS: tuple[Field, ...] = (
     Field("title", "Title", "text", required=True, max_length=120, in_list=True, help="A short name for the record."),
     Field(
@@ -85,7 +91,8 @@ FIELDS: tuple[Field, ...] = (
         "tags",
         max_items=10,
         max_length=30,
-        help="Up to 10 tags separated by commas; letters, digits, spaces and hyphens, 30 characters each.",
+        help="Up to 10 tags separated by commas; letters, digits, spaces and hyphens, starting with a letter or "
+        "digit, 30 characters each.",
     ),
 )
 
