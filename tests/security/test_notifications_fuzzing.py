@@ -41,17 +41,24 @@ MESSAGE_FIELDS: dict[str, Field] = {
     "user_email": (st.sampled_from([USER, ADMIN, " User@Example.com "]), st.one_of(hostile, spliced(st.just(USER)))),
     "subject": (ascii_subject.filter(lambda text: "{" not in text), None),
     "message": (
-        st.text(TEXT_CHAR, min_size=1, max_size=300).filter(lambda text: text.strip() and "{" not in text),
+        st.text(TEXT_CHAR, min_size=1, max_size=300).filter(lambda text: trim(text) and "{" not in text),
         None,
     ),
 }
+
+# What the forms trim around a text (restated): white space as str.isspace has it, and byte-order marks
+UNSEEN = "".join(chr(code) for code in range(0x3001) if chr(code).isspace()) + "\ufeff"
+
+
+def trim(text: str) -> str:
+    return text.strip(UNSEEN)
 
 
 def draft_of(got: dict[str, str | None]) -> tuple[str, str] | None:
     """(subject, message) a compose form means; None when it must be refused (SNS's rules, no placeholder
     left unfilled, a known audience)."""
     subject = " ".join((got.get("subject") or "").split())
-    message = (got.get("message") or "").replace("\r\n", "\n").strip()
+    message = trim((got.get("message") or "").replace("\r\n", "\n"))
     placeholder = re.compile(r"\{[a-z][a-z0-9_]{0,30}\}")
     audience = "all" if got.get("audience") is None else got["audience"]
     user = (got.get("user_email") or "").strip().lower()
@@ -111,7 +118,7 @@ def test_a_message_is_refused_without_sending_or_sent_exactly_as_previewed(stack
 def test_a_text_message_is_refused_without_sending_or_sent_exactly_to_that_number(stack):
     fields: dict[str, Field] = {
         "phone": phone_field,
-        "sms_message": (st.text(TEXT_CHAR, min_size=1, max_size=1600).filter(lambda text: bool(text.strip())), None),
+        "sms_message": (st.text(TEXT_CHAR, min_size=1, max_size=1600).filter(lambda text: bool(trim(text))), None),
         "send_id": a_token(lambda: send_id(stack)),
     }
 
@@ -130,7 +137,7 @@ def test_a_text_message_is_refused_without_sending_or_sent_exactly_to_that_numbe
         if status != 303:
             assert written(stack) == before
             return
-        number, message = "".join(got["phone"].split()), got["sms_message"].strip()
+        number, message = "".join(got["phone"].split()), trim(got["sms_message"])
         assert E164.fullmatch(number), f"texted {number!r}, which is no phone number SNS can text"
         assert list(sns_backend().sms_messages.values())[-1] == (number, message)
 
@@ -158,7 +165,7 @@ def test_a_template_is_refused_without_writing_or_saved_and_offered_exactly_as_t
         if status == 422:
             assert written(stack) == before
             return
-        values = {name: (value or "").strip() for name, value in got_of(form).items()}
+        values = {name: trim(value or "") for name, value in got_of(form).items()}
         saved = stored(stack, "webapp-notifications", pk="template", sk=values["name"])
         assert (saved["subject"], saved["message"]) == (values["subject"], values["message"])
         compose = get(stack.admin, "/notifications", {"template": values["name"]})
