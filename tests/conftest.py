@@ -5,6 +5,7 @@ The account is built by tests/support/stack.py, the one builder the module-wide 
 
 from __future__ import annotations
 
+import moto  # noqa: F401  (before any boto3 session: moto hooks into botocore's handlers as it is imported)
 import pytest
 
 from tests.support import stack
@@ -12,6 +13,10 @@ from tests.support.forms import HostedLoginBrowser
 from webapp import create_app
 
 stack.use_fake_credentials()
+# Why moto is imported first: a boto3 session made before moto's import never gets its hook, so every client of
+# it would call AWS itself, never moto, for the rest of the process. The app's one shared session
+# (webapp/aws.py) is made by whichever test first builds a client: under xdist a worker may run a browser test,
+# whose inbox deliveries make it against the local stack's endpoint, before any test that imports moto.
 
 # Folders whose tests share one session- or package-wide fixture (the browser tests' local stack and Chromium,
 # the contract tests' local stack, the deploy tests' `serverless package`): under `make test`'s two pytest-xdist
