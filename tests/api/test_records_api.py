@@ -188,3 +188,15 @@ def test_an_if_match_naming_a_version_the_record_never_had_is_412(api_user, neve
     answer = api_user.patch(url, json={"notes": "Changed"}, headers={"If-Match": never})
     assert answer.status_code == 412 and answer.headers["ETag"] == '"1"'
     assert api_user.get(url).get_json()["notes"] is None
+
+
+@pytest.mark.parametrize("weak", ['W/"1"', ' W/"1"'])
+def test_a_weak_etag_in_if_match_never_matches(api_user, weak):
+    """RFC 9110, 13.1.1: If-Match compares entity tags strongly, and a weak one matches nothing."""
+    url = create(api_user).headers["Location"]
+    for answer in (
+        api_user.patch(url, json={"notes": "Changed"}, headers={"If-Match": weak}),
+        api_user.delete(url, headers={"If-Match": weak}),
+    ):
+        assert answer.status_code == 412 and "strong ETag" in answer.get_json()["detail"]
+    assert api_user.get(url).get_json()["notes"] is None

@@ -18,7 +18,8 @@ def field_schema(field: schema.Field) -> dict[str, Any]:
     """One declared field as JSON Schema (what the API returns and accepts for it)."""
     if field.kind in ("text", "longtext"):
         found: dict[str, Any] = {"type": "string", "maxLength": field.max_length}
-        found["not"] = {"type": "string", "pattern": f"[{schema.FORBIDDEN_CHARACTERS}]"}  # control characters, direction overrides
+        # no control character or direction override (schema.FORBIDDEN_CHARACTERS)
+        found["not"] = {"type": "string", "pattern": f"[{schema.FORBIDDEN_CHARACTERS}]"}
         if field.required:
             found["pattern"] = NOT_BLANK
     elif field.kind == "choice":
@@ -166,8 +167,8 @@ IF_MATCH = {
     "name": "If-Match",
     "in": "header",
     "required": True,
-    "description": 'The ETag the record was read with, e.g. "3".',
-    "schema": {"type": "string", "pattern": r'^\s*(W/)?"?[0-9]{1,11}"?\s*$'},
+    "description": 'The ETag the record was read with, e.g. "3" (a weak one, W/"3", never matches: 412).',
+    "schema": {"type": "string", "pattern": r'^\s*"?[0-9]{1,11}"?\s*$'},
 }
 LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}
 CURSOR = {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 2048}}

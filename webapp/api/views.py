@@ -199,7 +199,9 @@ def _if_match() -> int:
     raw = request.headers.get("If-Match", "")
     if not raw:
         raise Problem("precondition-required", 'Send If-Match with the ETag you read, e.g. If-Match: "3".')
-    found = re.fullmatch(r'\s*(?:W/)?"?(\d{1,11})"?\s*', raw)
+    if raw.lstrip().startswith("W/"):  # RFC 9110 13.1.1: If-Match compares strongly, and a weak tag never matches
+        raise Problem("precondition-failed", 'If-Match takes the strong ETag the record was read with, such as "3".')
+    found = re.fullmatch(r'\s*"?(\d{1,11})"?\s*', raw)
     if not found:
         raise Problem("precondition-failed", 'If-Match must be the record\'s ETag, such as "3".')
     return int(found.group(1))
