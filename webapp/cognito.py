@@ -254,9 +254,10 @@ class Cognito:
 
 
 def _searchable(value: str) -> bool:
-    """Whether ``value`` can be part of an email address at all: control characters (a newline ends
-    Cognito's filter string) and other unprintable ones never are."""
-    return value.isprintable()
+    """Whether ``value`` can be part of an email address the app accepts (validation.EMAIL) at all: control
+    characters (a newline ends Cognito's filter string) and other unprintable ones never are, nor a double
+    quote or a backslash (which would end the filter's string; dropped, a search for " would list everyone)."""
+    return value.isprintable() and '"' not in value and "\\" not in value
 
 
 def _quoted(value: str) -> str:
