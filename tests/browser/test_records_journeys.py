@@ -107,7 +107,7 @@ def test_two_browsers_changing_different_fields_keep_both_changes(page, second_p
     second_page.get_by_label("Title").fill("Budget 2027")  # opened before the amount changed
     second_page.get_by_role("button", name="Save changes").click()
     expect(second_page.get_by_role("heading", name="Budget 2027")).to_be_visible()
-    expect(second_page.get_by_role("alert").filter(has_text="Someone else changed Amount")).to_be_visible()
+    expect(second_page.get_by_role("alert").filter(has_text="Amount changed elsewhere")).to_be_visible()
     expect(second_page.get_by_test_id("value-amount")).to_have_text("1,600.00")
 
 

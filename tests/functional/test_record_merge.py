@@ -39,7 +39,7 @@ def test_a_stale_save_that_changed_other_fields_keeps_both_changes_and_says_so(u
     saved = user.post(f"/records/{record_id}/edit", data=tab_b | {"title": "Renamed"}, follow_redirects=True)
     assert saved.status_code == 200
     page = saved.get_data(as_text=True)
-    assert "Someone else changed Amount while you were editing: their change is kept with yours." in page
+    assert "Amount changed elsewhere while you were editing: that change is kept with yours." in page
     assert shown(user, record_id, "title") == "Renamed"
     assert shown(user, record_id, "amount") == "1,600.00"  # was put back to 1,500.00 by the stale form
     assert shown(user, record_id, "version") == "3"

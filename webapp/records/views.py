@@ -269,7 +269,8 @@ def _save(record: Record, form: Any) -> Any:
     flash(f"Saved “{saved.record.title}”.", "success")
     if saved.kept_theirs:
         labels = ", ".join(schema.FIELDS_BY_NAME[name].label for name in saved.kept_theirs)
-        flash(f"Someone else changed {labels} while you were editing: their change is kept with yours.", "info")
+        # said without naming who: it may be this same person in another window or tab
+        flash(f"{labels} changed elsewhere while you were editing: that change is kept with yours.", "info")
     return redirect(url_for(".show", record_id=saved.record.record_id))
 
 
