@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from tools.screenshots import CHROMIUM, CHROMIUM_FLAGS, RECORD_PATH, ROOT, SEED_ADMIN, SEED_USER
+from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
+from tools.screenshots import RECORD_PATH, ROOT, SEED_ADMIN, SEED_USER
 
 RUNNER = ROOT / "tools" / "lighthouse.mjs"
 MINIMUM = 0.95

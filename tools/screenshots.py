@@ -10,7 +10,6 @@ admin's users page. ``--pages records`` takes fewer; ``--out`` writes elsewhere.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import tempfile
 from collections.abc import Iterator
@@ -20,15 +19,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SEED_USER = ("user@example.com", "User-Passw0rd")
 SEED_ADMIN = ("admin@example.com", "Admin-Passw0rd")
 THEMES = ("light", "dark")
@@ -112,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     """Start the local stack, capture, stop it; print what was written."""
     from playwright.sync_api import sync_playwright
 
+    from tests.support import chromium
     from tests.support.stack import local_stack
 
     parser = argparse.ArgumentParser(prog="python -m tools.screenshots", description=__doc__.split("\n\n")[0])
@@ -120,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     shots = tuple(shot for shot in SHOTS if not args.pages or shot.name in args.pages)
     with tempfile.TemporaryDirectory() as logs, local_stack(Path(logs)) as stack, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        browser = chromium.launch(playwright)
         written = capture(browser, stack.app_url, args.out, shots)
         browser.close()
     for path in written:

@@ -40,7 +40,7 @@
     return characters + " · " + found.count + " text messages of up to " + found.perMessage + " (" + found.encoding + ")";
   }
 
-  // What the server trims from around a text (trimmed() in webapp/notifications/forms.py): Python's white space
+  // What the server trims from around a text (trimmed() in webapp/forms.py): Python's white space
   // (str.isspace, which also counts U+001C-U+001F and U+0085, unlike trim()) and the byte-order mark U+FEFF.
   var SURROUNDING = /[\s\x1c-\x1f\x85\ufeff]/;
 

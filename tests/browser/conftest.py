@@ -6,23 +6,14 @@ The stack runs in a subprocess on free ports, once per test session; each test g
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from tests.support import chromium
 from tests.support.stack import local_stack
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def pytest_collection_modifyitems(items):
@@ -45,9 +36,26 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+        launched = chromium.launch(playwright)
+        yield launched
+        launched.close()
+
+
+def pages_signed_in(browser, stack, storage_state):
+    """A factory of pages with ``storage_state``'s cookies (a session signed in once for a module), each in its own
+    context (``options``: viewport, colour scheme...); for a fixture to ``yield from``: every page opened must end
+    with no console error or failed request."""
+    opened = []
+
+    def opening(**options):
+        page = new_page(browser, stack, storage_state=storage_state, **options)
+        opened.append(page)
+        return page
+
+    yield opening
+    for page in opened:
+        assert page.problems == []
+        page.context.close()
 
 
 def new_page(browser, stack, **options):

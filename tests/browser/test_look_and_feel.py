@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible, new_page, sign_in
+from tests.browser.conftest import assert_accessible, new_page, pages_signed_in, sign_in
 
 ADMIN, ADMIN_PASSWORD = "admin@example.com", "Admin-Passw0rd"
 PHONE = {"width": 390, "height": 844}
@@ -42,17 +42,7 @@ def admin_session(browser, stack):
 @pytest.fixture
 def open_page(browser, stack, admin_session):
     """A factory of pages signed in as the admin, each in its own context (``options``: viewport, colour scheme...)."""
-    opened = []
-
-    def opening(**options):
-        page = new_page(browser, stack, storage_state=admin_session, **options)
-        opened.append(page)
-        return page
-
-    yield opening
-    for page in opened:
-        assert page.problems == []
-        page.context.close()
+    yield from pages_signed_in(browser, stack, admin_session)
 
 
 def ax_roles(page) -> set[str]:

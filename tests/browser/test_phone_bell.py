@@ -15,7 +15,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible, new_page, sign_in
+from tests.browser.conftest import assert_accessible, new_page, pages_signed_in, sign_in
 from tests.browser.test_look_and_feel import contrast
 from tests.support.inbox import deliver, fresh_worker
 
@@ -46,17 +46,7 @@ def unread_session(browser, stack):
 @pytest.fixture
 def open_page(browser, stack, unread_session):
     """A factory of pages signed in as that user, each in its own context (``options``: viewport, colour scheme)."""
-    opened = []
-
-    def opening(**options):
-        page = new_page(browser, stack, storage_state=unread_session, **options)
-        opened.append(page)
-        return page
-
-    yield opening
-    for page in opened:
-        assert page.problems == []
-        page.context.close()
+    yield from pages_signed_in(browser, stack, unread_session)
 
 
 def displayed_inbox_links(page) -> int:

@@ -8,7 +8,7 @@ import uuid
 from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible, sign_in
-from webapp.notifications.forms import trimmed
+from webapp.forms import trimmed
 from webapp.notifications.segments import segments
 
 ADMIN, ADMIN_PASSWORD = "admin@example.com", "Admin-Passw0rd"
@@ -116,7 +116,7 @@ def test_a_pasted_byte_order_mark_is_counted_alike_live_and_in_the_servers_previ
     page.get_by_role("textbox", name="Phone number").fill("+447700900123")
     page.get_by_label("Text message").fill("\ufeffhi")
     expect(page.get_by_test_id("sms-length")).to_have_text("2 characters · 1 text message")
-    # The script trims what the server trims (trimmed() in webapp/notifications/forms.py), character by character
+    # The script trims what the server trims (trimmed() in webapp/forms.py), character by character
     stripped = page.evaluate(
         "() => { const found = []; for (let c = 0; c < 0x10000; c++) {"
         " if (window.smsLength.trimmed('x' + String.fromCharCode(c)) === 'x') found.push(c); } return found; }"

@@ -67,7 +67,7 @@ BOM = "\ufeff"
     ],
 )
 def test_trimmed_strips_white_space_and_byte_order_marks_around_a_text(typed, kept):
-    from webapp.notifications.forms import trimmed
+    from webapp.forms import trimmed
 
     assert trimmed(typed) == kept
 

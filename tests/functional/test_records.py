@@ -512,8 +512,8 @@ def test_when_reading_the_record_fails_on_save_the_input_is_kept_with_a_503(user
     assert "Typed before the outage" in response.get_data(as_text=True)
 
 
-def test_tabs_and_line_breaks_pasted_into_a_title_become_one_space_and_notes_keep_theirs(app, user, aws):
-    record_id = create(user, title="  Rent\t\tMarch\r\n2027 ", notes="Line one\r\n\tindented\tcolumn")
+def test_pasted_tabs_and_breaks_in_a_title_become_a_space_notes_keep_theirs_and_a_bom_is_trimmed(app, user, aws):
+    record_id = create(user, title="\ufeff  Rent\t\tMarch\r\n2027 ", notes="Line one\r\n\tindented\tcolumn\ufeff")
     item = (
         aws["session"]
         .client("dynamodb")

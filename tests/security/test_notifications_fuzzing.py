@@ -31,6 +31,7 @@ from tests.support.fuzzing import (
     send_id_valid,
     sent_of,
     spliced,
+    trim,
 )
 from tests.support.sending import assert_error_page, get, post
 from tests.support.state import sns_backend, stored, written
@@ -45,13 +46,6 @@ MESSAGE_FIELDS: dict[str, Field] = {
         None,
     ),
 }
-
-# What the forms trim around a text (restated): white space as str.isspace has it, and byte-order marks
-UNSEEN = "".join(chr(code) for code in range(0x3001) if chr(code).isspace()) + "\ufeff"
-
-
-def trim(text: str) -> str:
-    return text.strip(UNSEEN)
 
 
 def draft_of(got: dict[str, str | None]) -> tuple[str, str] | None:

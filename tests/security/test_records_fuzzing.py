@@ -39,6 +39,7 @@ from tests.support.fuzzing import (
     sent_of,
     submission,
     tampered_tokens,
+    trim,
 )
 from tests.support.sending import get, post, received
 from tests.support.stack import Stack
@@ -89,7 +90,7 @@ def meaning(fields: dict[str, str | None]) -> dict[str, Any]:
     """What a record form (as the app reads it; None: not sent) must be stored as, by the declaration in
     webapp/records/schema.py restated independently; Refused when it is no valid record."""
     raw = {field.name: fields.get(field.name) or "" for field in schema.FIELDS}
-    title = re.sub(r"[\t\r\n]+", " ", raw["title"]).strip()  # a one-line text: pasted tabs, breaks are a space
+    title = trim(re.sub(r"[\t\r\n]+", " ", raw["title"]))  # a one-line text: pasted tabs, breaks are a space
     if not title or len(title) > schema.TITLE.max_length or invisible(title):
         raise Refused("title")
     if raw["status"] not in dict(schema.STATUSES):
@@ -109,7 +110,7 @@ def meaning(fields: dict[str, str | None]) -> dict[str, Any]:
     except ValueError:
         if raw["due"].strip():
             raise Refused("due") from None
-    notes = raw["notes"].strip()
+    notes = trim(raw["notes"])
     if len(notes) > 5000 or invisible(notes):
         raise Refused("notes")
     tags = {" ".join(tag.split()).lower() for tag in raw["tags"].split(",") if tag.strip()}

@@ -49,6 +49,14 @@ def client_of(stack: Stack, role: str) -> Any:
 ANY_CHAR = st.characters(exclude_categories=())  # every code point, lone surrogates included
 TEXT_CHAR = st.characters(codec="utf-8")  # every code point a browser can send
 CONTROL = st.characters(max_codepoint=0x1F) | st.characters(min_codepoint=0x7F, max_codepoint=0x9F)
+# What the forms trim around a text (webapp/forms.py, restated): white space as str.isspace has it, and byte-order
+# marks
+UNSEEN = "".join(chr(code) for code in range(0x3001) if chr(code).isspace()) + "\ufeff"
+
+
+def trim(text: str) -> str:
+    return text.strip(UNSEEN)
+
 
 HOSTILE_STRINGS = (
     "",

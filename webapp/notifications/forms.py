@@ -11,30 +11,12 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import StopValidation, ValidationError
 
-from webapp.forms import lower_strip, no_spaces
+from webapp.forms import lower_strip, no_spaces, strip, trimmed
 from webapp.sns import E164, MAX_MESSAGE_BYTES, MAX_SMS, MAX_SUBJECT
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]{0,30})\}")
 TEMPLATE_NAME = re.compile(r"^[\w -]{1,60}\Z")  # \Z: "$" would let a trailing newline through
 AUDIENCES = ("all", "admins", "user")
-
-
-BYTE_ORDER_MARK = "\ufeff"  # a zero-width no-break space, pasted from documents: JavaScript's trim() removes it
-
-
-def trimmed(text: str) -> str:
-    """``text`` without what surrounds it unseen: white space (``str.isspace``) and byte-order marks. The one
-    rule for every text of these forms, which static/js/sms-length.js repeats to count a text as it is sent."""
-    start, end = 0, len(text)
-    while start < end and (text[start].isspace() or text[start] == BYTE_ORDER_MARK):
-        start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] == BYTE_ORDER_MARK):
-        end -= 1
-    return text[start:end]
-
-
-def _trim(value: object) -> object:
-    return trimmed(value) if isinstance(value, str) else value
 
 
 def _one_line(value: object) -> object:
@@ -95,7 +77,7 @@ class SmsForm(FlaskForm):
     """A text message straight to one phone number."""
 
     phone = StringField(default="", filters=[no_spaces])
-    sms_message = TextAreaField(default="", filters=[_trim])
+    sms_message = TextAreaField(default="", filters=[strip])
     send_id = HiddenField(default="")
 
     def validate_phone(self, field: StringField) -> None:
@@ -113,9 +95,9 @@ class MessageTemplateForm(FlaskForm):
     """A saved message with {placeholders}, filled in on the compose page before sending. ``replace`` names the
     template the admin confirmed replacing: it counts only while the name is still that one."""
 
-    name = StringField(default="", filters=[_trim])
-    subject = StringField(default="", filters=[_trim])
-    message = TextAreaField(default="", filters=[_trim])
+    name = StringField(default="", filters=[strip])
+    subject = StringField(default="", filters=[strip])
+    message = TextAreaField(default="", filters=[strip])
     replace = HiddenField(default="")
 
     @property

@@ -20,6 +20,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from webapp.forms import strip
 from webapp.records import schema
 from webapp.records.amounts import parse_amount
 
@@ -105,7 +106,7 @@ def _wtforms_field(declared: schema.Field) -> Field:
     if declared.kind in ("text", "longtext"):
         field_class = StringField if declared.kind == "text" else TextAreaField
         length = Length(max=declared.max_length, message=f"Use at most {declared.max_length:,} characters.")
-        filters = [_one_line, _strip] if declared.kind == "text" else [_strip]
+        filters = [_one_line, strip] if declared.kind == "text" else [strip]
         validators = [*presence, length, _no_forbidden_characters(declared)]
         return field_class(validators=validators, filters=filters, **common)
     if declared.kind == "choice":
@@ -147,11 +148,6 @@ def _no_forbidden_characters(declared: schema.Field):
             )
 
     return validate
-
-
-def _strip(value: Any) -> Any:
-    """Leading and trailing white space is never meant."""
-    return value.strip() if isinstance(value, str) else value
 
 
 @cache
